@@ -1,0 +1,55 @@
+/**
+ * A Source produces frames (it is the "producer" of the pipeline). The pipeline captures from
+ * one Source once and fans the frames out; a Source never knows how many viewers there are.
+ */
+export type PixelFormat = 'rgb24' | 'jpeg';
+
+export interface RawFrame {
+  /** Increasing per source, starting at 0; wraps at 2^32. */
+  seq: number;
+  /** Wall-clock capture time, µs since the Unix epoch (server clock). */
+  captureUs: number;
+  width: number;
+  height: number;
+  /** 'rgb24': width*height*3 bytes, row-major; 'jpeg': a complete JPEG (passed through when it fits a profile). */
+  format: PixelFormat;
+  data: Buffer;
+}
+
+export interface SourceInfo {
+  /** Human-readable, sent to clients in ACCEPT (e.g. "testpattern 1280x720@30"). */
+  description: string;
+  width: number;
+  height: number;
+  fps: number;
+}
+
+export type SourceEvent =
+  | { kind: 'lost'; reason: string }
+  | { kind: 'resumed'; text: string }
+  | { kind: 'log'; level: 'info' | 'warn' | 'error'; text: string };
+
+export interface SourceSink {
+  frame(frame: RawFrame): void;
+  event(event: SourceEvent): void;
+}
+
+export interface Source {
+  /** Known after start() resolves (a device may settle on another size than asked). */
+  readonly info: SourceInfo;
+  /** Begin producing; resolves once the source is running (or rejects with a FramewireError). */
+  start(sink: SourceSink): Promise<void>;
+  /** Stop producing and release the device/child process; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** What the user asked of a source; sources pick the closest they can deliver. */
+export interface SourceRequest {
+  width: number;
+  height: number;
+  fps: number;
+}
+
+export function nowUs(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
