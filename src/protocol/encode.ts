@@ -38,8 +38,17 @@ function textBytes(text: string, max: number, what: string): Uint8Array {
   return b;
 }
 
+/** UTF-8 of `text`, cut to at most `max` bytes at a character boundary (reasons are informative, never fatal). */
+function truncatedText(text: string, max: number): Uint8Array {
+  const b = utf8.encode(text);
+  if (b.length <= max) return b;
+  let end = max;
+  while (end > 0 && (b[end]! & 0xc0) === 0x80) end--; // do not split a multi-byte sequence
+  return b.subarray(0, end);
+}
+
 function codeAndText(type: MessageTypeId, code: number, text: string): Uint8Array {
-  const t = textBytes(text.length > MAX_TEXT_BYTES ? text.slice(0, MAX_TEXT_BYTES / 4) : text, MAX_TEXT_BYTES, 'text');
+  const t = truncatedText(text, MAX_TEXT_BYTES);
   const { bytes, view } = envelope(type, 4 + t.length);
   view.setUint16(ENVELOPE_SIZE, code);
   view.setUint16(ENVELOPE_SIZE + 2, t.length);
@@ -52,8 +61,11 @@ function codeAndText(type: MessageTypeId, code: number, text: string): Uint8Arra
  * Built once per frame and profile and shared by every client, the payload is written after it untouched.
  */
 export function encodeFrameHeader(f: Omit<FrameMessage, 'type' | 'payload'>, payloadLength: number): Uint8Array {
-  const { bytes, view } = envelope(MessageType.FRAME, FRAME_FIELDS_SIZE + payloadLength);
-  const out = bytes.subarray(0, ENVELOPE_SIZE + FRAME_FIELDS_SIZE);
+  // Only the 32 header bytes are allocated; the payload is never copied here.
+  const out = new Uint8Array(ENVELOPE_SIZE + FRAME_FIELDS_SIZE);
+  const view = new DataView(out.buffer);
+  view.setUint8(0, MessageType.FRAME);
+  view.setUint32(4, FRAME_FIELDS_SIZE + payloadLength);
   const o = ENVELOPE_SIZE;
   view.setUint32(o, f.seq >>> 0);
   writeU64(view, o + 4, f.captureUs);
@@ -61,7 +73,7 @@ export function encodeFrameHeader(f: Omit<FrameMessage, 'type' | 'payload'>, pay
   view.setUint16(o + 14, f.height);
   view.setUint8(o + 16, f.codec);
   view.setUint32(o + 20, payloadLength);
-  return out.slice();
+  return out;
 }
 
 export function encodeMessage(m: Message): Uint8Array {

@@ -1,0 +1,35 @@
+/**
+ * JPEG through sharp (libvips + the JPEG library it ships). Runs on libuv's thread pool, off the event loop.
+ * Tuned for latency: Huffman optimisation off, no progressive, sharp's operation cache off.
+ */
+import sharp from 'sharp';
+import { FramewireError } from '../errors.js';
+import type { RawFrame } from '../sources/source.js';
+import type { Profile } from './profile.js';
+
+sharp.cache(false);
+// One thread per encode; parallelism comes from encoding several profiles at once on the pool.
+sharp.concurrency(1);
+
+/** True when the source's JPEG can go to clients of this profile byte for byte. */
+export function canPassThrough(frame: RawFrame, profile: Profile): boolean {
+  return frame.format === 'jpeg' && frame.width === profile.width && frame.height === profile.height;
+}
+
+export async function encodeForProfile(frame: RawFrame, profile: Profile): Promise<Buffer> {
+  if (canPassThrough(frame, profile)) return frame.data;
+  try {
+    let img =
+      frame.format === 'rgb24'
+        ? sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } })
+        : sharp(frame.data, { failOn: 'error' });
+    if (profile.width !== frame.width || profile.height !== frame.height) {
+      img = img.resize(profile.width, profile.height, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: true });
+    }
+    return await img
+      .jpeg({ quality: profile.quality, optimiseCoding: false, progressive: false, chromaSubsampling: '4:2:0', mozjpeg: false })
+      .toBuffer();
+  } catch (e) {
+    throw new FramewireError('E_SOURCE', `could not encode frame ${frame.seq} for ${profile.width}x${profile.height}: ${String(e)}`, { cause: e });
+  }
+}

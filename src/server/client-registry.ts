@@ -1,0 +1,85 @@
+import { FramewireError } from '../errors.js';
+import type { Profile } from '../pipeline/profile.js';
+
+export type ClientProtocol = 'framewire' | 'tutorial' | 'websocket' | 'mjpeg';
+
+export interface ClientRecord {
+  readonly id: number;
+  readonly address: string;
+  readonly protocol: ClientProtocol;
+  readonly connectedAt: number;
+  profile: Profile | null;
+  fps: number;
+  /** Live counters, read through the getter so transports own them. */
+  counters: () => { sent: number; dropped: number; bytes: number };
+}
+
+export interface ClientInfo {
+  id: number;
+  address: string;
+  protocol: ClientProtocol;
+  connectedSeconds: number;
+  width: number | null;
+  height: number | null;
+  quality: number | null;
+  fps: number;
+  sent: number;
+  dropped: number;
+  bytes: number;
+}
+
+/** Every streaming client of every transport, so limits and status are counted once. */
+export class ClientRegistry {
+  private readonly clients = new Set<ClientRecord>();
+  private readonly perAddress = new Map<string, number>();
+  private nextId = 1;
+
+  constructor(
+    readonly maxClients: number,
+    readonly maxPerAddress: number,
+  ) {}
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** Admit a client or explain why not (E_TOO_MANY_CLIENTS). */
+  admit(address: string, protocol: ClientProtocol, counters: ClientRecord['counters']): ClientRecord {
+    if (this.clients.size >= this.maxClients) {
+      throw new FramewireError('E_TOO_MANY_CLIENTS', `server is full (${this.maxClients} clients, --max-clients)`);
+    }
+    const n = this.perAddress.get(address) ?? 0;
+    if (n >= this.maxPerAddress) {
+      throw new FramewireError('E_TOO_MANY_CLIENTS', `too many clients from ${address} (${this.maxPerAddress}, --max-clients-per-address)`);
+    }
+    const rec: ClientRecord = { id: this.nextId++, address, protocol, connectedAt: Date.now(), profile: null, fps: 0, counters };
+    this.clients.add(rec);
+    this.perAddress.set(address, n + 1);
+    return rec;
+  }
+
+  remove(rec: ClientRecord): void {
+    if (!this.clients.delete(rec)) return;
+    const n = (this.perAddress.get(rec.address) ?? 1) - 1;
+    if (n <= 0) this.perAddress.delete(rec.address);
+    else this.perAddress.set(rec.address, n);
+  }
+
+  list(): ClientInfo[] {
+    const now = Date.now();
+    return [...this.clients].map((c) => {
+      const k = c.counters();
+      return {
+        id: c.id,
+        address: c.address,
+        protocol: c.protocol,
+        connectedSeconds: Math.round((now - c.connectedAt) / 100) / 10,
+        width: c.profile?.width ?? null,
+        height: c.profile?.height ?? null,
+        quality: c.profile?.quality ?? null,
+        fps: c.fps,
+        ...k,
+      };
+    });
+  }
+}

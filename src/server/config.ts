@@ -1,0 +1,48 @@
+import type { StreamParams } from '../protocol/messages.js';
+import type { Logger } from '../log.js';
+
+/** Validated once at the edge (CLI flags or startServer options), frozen, and trusted inside. */
+export interface ServerConfig {
+  /** Source spec, e.g. "testpattern", "camera", "file:clip.mp4" (docs/sources.md). */
+  readonly source: string;
+  readonly loop: boolean;
+  readonly host: string;
+  /** framewire/1 + tutorial TCP port; 0 picks a free port. */
+  readonly port: number;
+  /** HTTP (viewer, MJPEG, snapshot, status, metrics); 0 picks a free port, null turns it off. */
+  readonly httpPort: number | null;
+  /** Source size and rate, and the profile a client gets when it asks for 0 (default). */
+  readonly defaults: StreamParams;
+  readonly maxClients: number;
+  readonly maxClientsPerAddress: number;
+  /** Shared secret required in the hello (and on HTTP); null: no authentication. */
+  readonly token: string | null;
+  /** Serve tutorial-format clients (which cannot send a token) even when a token is set. */
+  readonly allowSeedClients: boolean;
+  /** A connection must complete its hello within this (slow-loris guard). */
+  readonly handshakeTimeoutMs: number;
+  /** A client that sends nothing (no ack, no pong) for this long is disconnected. */
+  readonly idleTimeoutMs: number;
+  /** Largest message a client may send (clients only send small control messages). */
+  readonly maxClientMessageBytes: number;
+  /** Frames sent ahead of a framewire/1 client's acks (end-to-end bound on queued frames). */
+  readonly window: number;
+  readonly log: Logger;
+}
+
+export const DEFAULT_SERVER_CONFIG = {
+  source: 'testpattern',
+  loop: true,
+  host: '0.0.0.0',
+  port: 8880,
+  httpPort: 8080,
+  defaults: { width: 1280, height: 720, fps: 30, quality: 80 },
+  maxClients: 1000,
+  maxClientsPerAddress: 1000,
+  token: null,
+  allowSeedClients: false,
+  handshakeTimeoutMs: 5000,
+  idleTimeoutMs: 30_000,
+  maxClientMessageBytes: 4096,
+  window: 2,
+} as const satisfies Omit<ServerConfig, 'log'>;

@@ -1,0 +1,233 @@
+/**
+ * One framewire/1 client, whatever carries its bytes (TCP, TLS, WebSocket): the conversation of
+ * docs/protocol.md §4 — hello → accept/reject, frames paced and acknowledged, ping/pong, renegotiate, goodbye.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Codec, PROTOCOL_VERSION } from '../protocol/constants.js';
+import { encodeMessage } from '../protocol/encode.js';
+import type { HelloMessage, Message, StreamParams } from '../protocol/messages.js';
+import { StatusCode } from '../protocol/messages.js';
+import { FramewireError, type ErrorCode } from '../errors.js';
+import type { EncodedFrame } from '../pipeline/encoded-frame.js';
+import type { FrameHub, Subscription } from '../pipeline/frame-hub.js';
+import { grantParams } from '../pipeline/profile.js';
+import { nowUs, type SourceEvent } from '../sources/source.js';
+import type { ClientProtocol, ClientRecord, ClientRegistry } from './client-registry.js';
+import type { ServerConfig } from './config.js';
+import { NewestFrameSlot } from './newest-frame-slot.js';
+
+export interface SessionTransport {
+  readonly remoteAddress: string;
+  readonly protocol: ClientProtocol;
+  sendMessage(bytes: Uint8Array): void;
+  /** Write one frame; call done() once the bytes are handed to the OS. */
+  sendFrame(frame: EncodedFrame, done: () => void): void;
+  /** False once the peer is gone or the connection is closing. */
+  isOpen(): boolean;
+  /** Flush what was queued, then close. */
+  end(): void;
+}
+
+export interface ServerContext {
+  readonly config: ServerConfig;
+  readonly hub: FrameHub;
+  readonly registry: ClientRegistry;
+  /** Called for each failed authentication (for logging and per-address rate limiting). */
+  authFailed?(address: string): void;
+  /** True when this address has failed authentication too often recently. */
+  isBlocked?(address: string): boolean;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/** Constant-time token check: compare fixed-length digests so neither content nor length leaks through timing. */
+export function tokenMatches(expected: string | null, given: string): boolean {
+  if (expected === null) return true;
+  return timingSafeEqual(digest(expected), digest(given));
+}
+
+export class FramewireSession {
+  private state: 'hello' | 'streaming' | 'closed' = 'hello';
+  private sub: Subscription | null = null;
+  private record: ClientRecord | null = null;
+  private readonly slot: NewestFrameSlot;
+  private writing = false;
+  /** Sequence numbers sent and not yet acknowledged, oldest first. */
+  private readonly inFlight: number[] = [];
+  private lastHeardMs = Date.now();
+  private handshakeTimer: NodeJS.Timeout | null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private pingId = 0;
+  private readonly onWritten = (): void => {
+    this.writing = false;
+    this.slot.kick();
+  };
+
+  constructor(
+    private readonly transport: SessionTransport,
+    private readonly ctx: ServerContext,
+  ) {
+    this.slot = new NewestFrameSlot({
+      ready: () => !this.writing && this.inFlight.length < this.ctx.config.window && this.transport.isOpen(),
+      send: (f) => {
+        this.writing = true;
+        this.inFlight.push(f.seq);
+        this.transport.sendFrame(f, this.onWritten);
+      },
+    });
+    this.handshakeTimer = setTimeout(
+      () => this.fail('E_TIMEOUT', `no hello within ${ctx.config.handshakeTimeoutMs} ms`),
+      ctx.config.handshakeTimeoutMs,
+    );
+  }
+
+  get clientRecord(): ClientRecord | null {
+    return this.record;
+  }
+
+  /** One decoded message from the client. */
+  onMessage(m: Message): void {
+    if (this.state === 'closed') return;
+    this.lastHeardMs = Date.now();
+    if (this.state === 'hello') {
+      if (m.type !== 'hello') return this.fail('E_UNEXPECTED', `expected hello, got ${m.type}`, true);
+      return this.onHello(m);
+    }
+    switch (m.type) {
+      case 'ack':
+        return this.onAck(m.seq);
+      case 'ping':
+        this.transport.sendMessage(encodeMessage({ type: 'pong', id: m.id, t1: m.t1, t2: nowUs(), t3: nowUs() }));
+        return;
+      case 'pong':
+        return;
+      case 'renegotiate':
+        return this.onRenegotiate(m);
+      case 'goodbye':
+        return this.close();
+      default:
+        return this.fail('E_UNEXPECTED', `a client may not send ${m.type} while streaming`);
+    }
+  }
+
+  /** The bytes could not be decoded: tell the client why, then close. */
+  onDecodeError(e: FramewireError): void {
+    this.fail(e.code, e.message, this.state === 'hello');
+  }
+
+  /** The transport closed (peer left, error, or our own end()). */
+  onClosed(): void {
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    this.handshakeTimer = this.idleTimer = null;
+    this.state = 'closed';
+    this.sub?.cancel();
+    this.sub = null;
+    this.slot.clear();
+    if (this.record) this.ctx.registry.remove(this.record);
+    this.record = null;
+  }
+
+  /** Server shutdown: goodbye, then close. */
+  goodbye(text = 'server shutting down'): void {
+    if (this.state === 'closed') return;
+    if (this.transport.isOpen()) this.transport.sendMessage(encodeMessage({ type: 'goodbye', code: 'OK', text }));
+    this.close();
+  }
+
+  private onHello(h: HelloMessage): void {
+    const { config, hub, registry } = this.ctx;
+    const addr = this.transport.remoteAddress;
+    if (this.ctx.isBlocked?.(addr)) return this.fail('E_RATE_LIMITED', 'too many failed authentications from this address; try later', true);
+    if (!tokenMatches(config.token, h.token)) {
+      this.ctx.authFailed?.(addr);
+      config.log.warn(`E_AUTH: ${this.transport.protocol} client ${addr} sent ${h.token ? 'a wrong' : 'no'} token`);
+      return this.fail('E_AUTH', h.token ? 'wrong token' : 'this server requires a token (--token)', true);
+    }
+    try {
+      this.record = registry.admit(addr, this.transport.protocol, () => ({ sent: this.slot.sent, dropped: this.slot.dropped, bytes: this.slot.bytes }));
+    } catch (e) {
+      const err = e as FramewireError;
+      return this.fail(err.code, err.message, true);
+    }
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+    this.state = 'streaming';
+    const granted = grantParams(h, config.defaults, hub.source.info.fps);
+    this.sendAccept(granted);
+    this.sub = hub.subscribe({ width: granted.width, height: granted.height, quality: granted.quality }, granted.fps, {
+      deliver: (f) => this.slot.offer(f),
+      sourceEvent: (e) => this.onSourceEvent(e),
+    });
+    this.record.profile = this.sub.profile;
+    this.record.fps = granted.fps;
+    const last = hub.lastSourceEvent;
+    if (last?.kind === 'lost') this.onSourceEvent(last);
+    this.startIdleWatch();
+    config.log.info(`${this.transport.protocol} client ${addr} streaming ${granted.width}x${granted.height}@${granted.fps} q${granted.quality}`);
+  }
+
+  private sendAccept(g: StreamParams): void {
+    this.transport.sendMessage(
+      encodeMessage({
+        type: 'accept',
+        version: PROTOCOL_VERSION,
+        ...g,
+        codec: Codec.JPEG,
+        window: this.ctx.config.window,
+        serverTimeUs: nowUs(),
+        source: this.ctx.hub.source.info.description,
+      }),
+    );
+  }
+
+  private onRenegotiate(p: StreamParams): void {
+    const granted = grantParams(p, this.ctx.config.defaults, this.ctx.hub.source.info.fps);
+    this.sub!.change({ width: granted.width, height: granted.height, quality: granted.quality }, granted.fps);
+    this.record!.profile = this.sub!.profile;
+    this.record!.fps = granted.fps;
+    // A frame of the old profile may still be waiting; the client asked for the new one.
+    this.slot.clear();
+    this.sendAccept(granted);
+  }
+
+  private onAck(seq: number): void {
+    // Cumulative: everything up to seq (serial-number arithmetic, so wrap-around after 2^32 frames is fine).
+    while (this.inFlight.length > 0 && ((this.inFlight[0]! - seq) | 0) <= 0) this.inFlight.shift();
+    this.slot.kick();
+  }
+
+  private onSourceEvent(e: SourceEvent): void {
+    if (e.kind === 'log' || this.state !== 'streaming') return;
+    const status = e.kind === 'lost' ? StatusCode.SOURCE_LOST : StatusCode.SOURCE_RESUMED;
+    const text = e.kind === 'lost' ? e.reason : e.text;
+    this.transport.sendMessage(encodeMessage({ type: 'status', status, text }));
+  }
+
+  private startIdleWatch(): void {
+    const idle = this.ctx.config.idleTimeoutMs;
+    const every = Math.max(50, Math.floor(idle / 3));
+    this.idleTimer = setInterval(() => {
+      if (Date.now() - this.lastHeardMs > idle) return this.fail('E_TIMEOUT', `nothing heard for ${idle} ms`);
+      this.transport.sendMessage(encodeMessage({ type: 'ping', id: ++this.pingId >>> 0, t1: nowUs() }));
+    }, every);
+    this.idleTimer.unref();
+  }
+
+  private fail(code: ErrorCode, text: string, asReject = false): void {
+    if (this.state === 'closed') return;
+    this.ctx.config.log.info(`${code}: ${this.transport.protocol} client ${this.transport.remoteAddress}: ${text}`);
+    if (this.transport.isOpen()) {
+      this.transport.sendMessage(encodeMessage(asReject ? { type: 'reject', code, text } : { type: 'error', code, text }));
+    }
+    this.close();
+  }
+
+  private close(): void {
+    if (this.state === 'closed') return;
+    this.onClosed();
+    this.transport.end();
+  }
+}
