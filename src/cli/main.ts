@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/** The `framewire` command. Errors end as one line "framewire: E_CODE: message" and a non-zero exit. */
+import { isFramewireError } from '../errors.js';
+import { runServe, SERVE_USAGE } from './serve.js';
+import { runView, VIEW_USAGE } from './view.js';
+import { runDevices } from './devices-command.js';
+
+const USAGE = `framewire — real-time camera streaming
+
+Usage:
+  framewire serve [options]      stream a source (the test pattern by default) to every viewer
+  framewire view URL [options]   watch a stream in this terminal, record it, or summarise it
+  framewire devices [--json]     list cameras with their formats, sizes and rates
+
+${SERVE_USAGE}
+
+${VIEW_USAGE}
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'serve':
+      return runServe(rest);
+    case 'view':
+      return runView(rest);
+    case 'devices':
+      return runDevices(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return cmd === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`framewire: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    const msg = isFramewireError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? (e.stack ?? e.message) : String(e);
+    process.stderr.write(`framewire: ${msg}\n`);
+    process.exit(1);
+  },
+);

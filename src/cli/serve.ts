@@ -1,0 +1,145 @@
+/**
+ * `framewire serve`: validate flags once into a frozen ServerConfig, start the source, the TCP port and
+ * (unless --http-port 0) the HTTP port, print where to watch, and shut down cleanly on SIGINT/SIGTERM.
+ */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { FramewireError } from '../errors.js';
+import { stderrLogger } from '../log.js';
+import { LIMITS } from '../protocol/constants.js';
+import { DEFAULT_SERVER_CONFIG, type ServerConfig } from '../server/config.js';
+import { httpTransport } from '../server/http/http-transport.js';
+import { startServer, type RunningServer } from '../server/server.js';
+import { createSource, parseSourceSpec } from '../sources/spec.js';
+import { intFlag } from './args.js';
+
+export const SERVE_USAGE = `framewire serve [options]
+  --source SPEC        testpattern (default), camera, camera:DEVICE, file:PATH, url:URL, screen[:DISPLAY], ffmpeg:ARGS
+  --loop               loop a file source (default on for files)
+  --host ADDR          listen address (default 0.0.0.0)
+  --port N             framewire/1 + tutorial TCP port (default 8880; 0 = any free port)
+  --http-port N        browser viewer, MJPEG, snapshot, status, metrics (default 8080; 0 = off)
+  --width W --height H --fps F --quality Q   source size and rate, and the default profile (1280x720@30 q80)
+  --max-clients N      streaming clients in all (default 1000)
+  --max-clients-per-address N                (default 1000)
+  --token T            require this token from every client (or FRAMEWIRE_TOKEN)
+  --allow-seed-clients serve tutorial-format clients even with --token (they cannot send one)
+  --handshake-timeout MS  (default 5000)     --idle-timeout MS  (default 30000)
+  --window N           frames sent ahead of a client's acks (default 2)
+  --quiet              log warnings and errors only`;
+
+export function parseServeArgs(argv: string[]): ServerConfig {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: false,
+    options: {
+      source: { type: 'string' },
+      loop: { type: 'boolean', default: true },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'http-port': { type: 'string' },
+      width: { type: 'string' },
+      height: { type: 'string' },
+      fps: { type: 'string' },
+      quality: { type: 'string' },
+      'max-clients': { type: 'string' },
+      'max-clients-per-address': { type: 'string' },
+      token: { type: 'string' },
+      'allow-seed-clients': { type: 'boolean', default: false },
+      'handshake-timeout': { type: 'string' },
+      'idle-timeout': { type: 'string' },
+      window: { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+    },
+  });
+  void positionals;
+  const d = DEFAULT_SERVER_CONFIG;
+  const source = values.source ?? d.source;
+  parseSourceSpec(source); // fail early with a clear message
+  const token = values.token ?? process.env.FRAMEWIRE_TOKEN ?? null;
+  if (token !== null && (token.length === 0 || Buffer.byteLength(token) > 256)) {
+    throw new FramewireError('E_BAD_PARAMS', '--token must be 1 to 256 bytes');
+  }
+  const httpPort = intFlag(values['http-port'], 'http-port', 0, 65535, d.httpPort);
+  const maxClients = intFlag(values['max-clients'], 'max-clients', 1, 100_000, d.maxClients);
+  return Object.freeze({
+    source,
+    loop: values.loop ?? true,
+    host: values.host ?? d.host,
+    port: intFlag(values.port, 'port', 0, 65535, d.port),
+    httpPort: httpPort === 0 ? null : httpPort,
+    defaults: Object.freeze({
+      width: intFlag(values.width, 'width', LIMITS.minWidth, LIMITS.maxWidth, d.defaults.width),
+      height: intFlag(values.height, 'height', LIMITS.minHeight, LIMITS.maxHeight, d.defaults.height),
+      fps: intFlag(values.fps, 'fps', LIMITS.minFps, LIMITS.maxFps, d.defaults.fps),
+      quality: intFlag(values.quality, 'quality', LIMITS.minQuality, LIMITS.maxQuality, d.defaults.quality),
+    }),
+    maxClients,
+    maxClientsPerAddress: intFlag(values['max-clients-per-address'], 'max-clients-per-address', 1, 100_000, Math.min(maxClients, d.maxClientsPerAddress)),
+    token,
+    allowSeedClients: values['allow-seed-clients'] ?? false,
+    handshakeTimeoutMs: intFlag(values['handshake-timeout'], 'handshake-timeout', 100, 600_000, d.handshakeTimeoutMs),
+    idleTimeoutMs: intFlag(values['idle-timeout'], 'idle-timeout', 1000, 86_400_000, d.idleTimeoutMs),
+    maxClientMessageBytes: d.maxClientMessageBytes,
+    window: intFlag(values.window, 'window', 1, 16, d.window),
+    log: stderrLogger(values.quiet ?? false),
+  });
+}
+
+/** Addresses a person can paste: loopback plus this machine's external IPv4 addresses when listening on all. */
+function reachableHosts(host: string): string[] {
+  if (host !== '0.0.0.0' && host !== '::') return [host.includes(':') ? `[${host}]` : host];
+  const ext = Object.values(os.networkInterfaces())
+    .flat()
+    .filter((i): i is os.NetworkInterfaceInfo => !!i && i.family === 'IPv4' && !i.internal)
+    .map((i) => i.address);
+  return ['127.0.0.1', ...ext];
+}
+
+export function describeEndpoints(server: RunningServer): string {
+  const hosts = reachableHosts(server.config.host);
+  const tcpPort = server.tcp.port;
+  const http = server.extras[0];
+  const lines = [`framewire is serving ${server.hub.source.info.description}`];
+  for (const h of hosts) {
+    if (http) {
+      lines.push(`  browser:   http://${h}:${http.port}/`);
+      lines.push(`  players:   ffplay http://${h}:${http.port}/stream.mjpg   (VLC, mpv, OpenCV too)`);
+    }
+    lines.push(`  terminal:  npx framewire view tcp://${h}:${tcpPort}`);
+  }
+  lines.push(`  tutorial clients connect to port ${tcpPort} as they are${server.config.token ? (server.config.allowSeedClients ? '' : ' (refused: a token is set)') : ''}`);
+  lines.push('Press Ctrl-C to stop.');
+  return lines.join('\n');
+}
+
+export async function runServe(argv: string[]): Promise<number> {
+  const config = parseServeArgs(argv);
+  const spec = parseSourceSpec(config.source);
+  const source = createSource(spec, config.defaults, { loop: config.loop });
+  const server = await startServer(config, source, {
+    extras: config.httpPort === null ? [] : [httpTransport({})],
+    tcp: { httpUrl: config.httpPort === null ? null : `http://${reachableHosts(config.host)[0]}:${config.httpPort}/` },
+  });
+  process.stdout.write(describeEndpoints(server) + '\n');
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) {
+        config.log.warn(`second ${signal}: exiting now`);
+        process.exit(1);
+      }
+      stopping = true;
+      config.log.info(`${signal}: saying goodbye to ${server.registry.size} clients and releasing the source`);
+      server.close().then(
+        () => resolve(0),
+        (e: unknown) => {
+          config.log.error(`shutdown: ${String(e)}`);
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+}

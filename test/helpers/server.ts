@@ -1,0 +1,59 @@
+import net from 'node:net';
+import { DEFAULT_SERVER_CONFIG, type ServerConfig } from '../../src/server/config.js';
+import { startServer, type RunningServer, type ExtraTransport } from '../../src/server/server.js';
+import { TestPatternSource } from '../../src/sources/testpattern.js';
+import type { Source } from '../../src/sources/source.js';
+import { silentLogger } from '../../src/log.js';
+
+export function testConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+  return Object.freeze({
+    ...DEFAULT_SERVER_CONFIG,
+    host: '127.0.0.1',
+    port: 0,
+    httpPort: null,
+    defaults: { width: 640, height: 360, fps: 30, quality: 75 },
+    log: silentLogger,
+    ...overrides,
+  });
+}
+
+/** A server on a free loopback port with the test pattern (640x360@30 unless overridden). */
+export async function startTestServer(
+  overrides: Partial<ServerConfig> = {},
+  opts: { source?: Source; extras?: ExtraTransport[] } = {},
+): Promise<RunningServer> {
+  const config = testConfig(overrides);
+  return startServer(config, opts.source ?? new TestPatternSource(config.defaults), { extras: opts.extras ?? [] });
+}
+
+/** A raw TCP connection to the server (for speaking bytes the library would never send). */
+export function rawConnect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+/** Resolve with everything the peer sends until it closes; reject if it stays open past ms. */
+export function readUntilClose(s: net.Socket, ms = 5000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const t = setTimeout(() => reject(new Error(`connection still open after ${ms} ms`)), ms);
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.on('error', () => {});
+    s.once('close', () => {
+      clearTimeout(t);
+      resolve(Buffer.concat(chunks));
+    });
+  });
+}
+
+/** Reject a promise that takes longer than ms, naming what was awaited. */
+export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]);
+  } finally {
+    clearTimeout(t);
+  }
+}
