@@ -11,6 +11,7 @@ import { DEFAULT_SERVER_CONFIG, type ServerConfig } from '../server/config.js';
 import { httpTransport } from '../server/http/http-transport.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { createSource, parseSourceSpec } from '../sources/spec.js';
+import { loadTlsMaterial, selfSignedTlsMaterial, type TlsMaterial } from '../server/tls-material.js';
 import { intFlag } from './args.js';
 
 export const SERVE_USAGE = `framewire serve [options]
@@ -26,9 +27,13 @@ export const SERVE_USAGE = `framewire serve [options]
   --allow-seed-clients serve tutorial-format clients even with --token (they cannot send one)
   --handshake-timeout MS  (default 5000)     --idle-timeout MS  (default 30000)
   --window N           frames sent ahead of a client's acks (default 2)
+  --tls-cert FILE --tls-key FILE   TLS on the TCP port (tls:// URLs), HTTPS and WSS
+  --tls-self-signed    generate a certificate at start and print its SHA-256 fingerprint
   --quiet              log warnings and errors only`;
 
-export function parseServeArgs(argv: string[]): ServerConfig {
+export type TlsChoice = { kind: 'files'; cert: string; key: string } | { kind: 'self-signed' } | null;
+
+export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: TlsChoice } {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: false,
@@ -50,8 +55,25 @@ export function parseServeArgs(argv: string[]): ServerConfig {
       'idle-timeout': { type: 'string' },
       window: { type: 'string' },
       quiet: { type: 'boolean', default: false },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-self-signed': { type: 'boolean', default: false },
     },
   });
+  const certFile = values['tls-cert'];
+  const keyFile = values['tls-key'];
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new FramewireError('E_BAD_PARAMS', '--tls-cert and --tls-key go together');
+  }
+  if (certFile !== undefined && values['tls-self-signed']) {
+    throw new FramewireError('E_BAD_PARAMS', 'choose either --tls-cert/--tls-key or --tls-self-signed');
+  }
+  const tls: TlsChoice =
+    certFile !== undefined && keyFile !== undefined
+      ? { kind: 'files', cert: certFile, key: keyFile }
+      : values['tls-self-signed']
+        ? { kind: 'self-signed' }
+        : null;
   void positionals;
   const d = DEFAULT_SERVER_CONFIG;
   const source = values.source ?? d.source;
@@ -62,7 +84,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
   }
   const httpPort = intFlag(values['http-port'], 'http-port', 0, 65535, d.httpPort);
   const maxClients = intFlag(values['max-clients'], 'max-clients', 1, 100_000, d.maxClients);
-  return Object.freeze({
+  const config: ServerConfig = Object.freeze({
     source,
     loop: values.loop ?? true,
     host: values.host ?? d.host,
@@ -84,6 +106,7 @@ export function parseServeArgs(argv: string[]): ServerConfig {
     window: intFlag(values.window, 'window', 1, 16, d.window),
     log: stderrLogger(values.quiet ?? false),
   });
+  return { config, tls };
 }
 
 /** Addresses a person can paste: loopback plus this machine's external IPv4 addresses when listening on all. */
@@ -96,32 +119,48 @@ function reachableHosts(host: string): string[] {
   return ['127.0.0.1', ...ext];
 }
 
-export function describeEndpoints(server: RunningServer): string {
+export function describeEndpoints(server: RunningServer, tls: TlsMaterial | null = null): string {
   const hosts = reachableHosts(server.config.host);
   const tcpPort = server.tcp.port;
   const http = server.extras[0];
+  const [web, stream] = tls ? ['https', 'tls'] : ['http', 'tcp'];
+  const token = server.config.token ? '?token=…' : '';
   const lines = [`framewire is serving ${server.hub.source.info.description}`];
   for (const h of hosts) {
     if (http) {
-      lines.push(`  browser:   http://${h}:${http.port}/`);
-      lines.push(`  players:   ffplay http://${h}:${http.port}/stream.mjpg   (VLC, mpv, OpenCV too)`);
+      lines.push(`  browser:   ${web}://${h}:${http.port}/`);
+      lines.push(`  players:   ffplay ${web}://${h}:${http.port}/stream.mjpg${token}   (VLC, mpv, OpenCV too)`);
     }
-    lines.push(`  terminal:  npx framewire view tcp://${h}:${tcpPort}`);
+    const pin = tls ? ` --tls-fingerprint ${tls.fingerprint256}` : '';
+    lines.push(`  terminal:  npx framewire view ${stream}://${h}:${tcpPort}${server.config.token ? ' --token …' : ''}${pin}`);
   }
+  if (tls) lines.push(`  TLS certificate SHA-256 fingerprint: ${tls.fingerprint256}`);
   lines.push(`  tutorial clients connect to port ${tcpPort} as they are${server.config.token ? (server.config.allowSeedClients ? '' : ' (refused: a token is set)') : ''}`);
   lines.push('Press Ctrl-C to stop.');
   return lines.join('\n');
 }
 
+async function tlsMaterial(choice: TlsChoice, host: string): Promise<TlsMaterial | null> {
+  if (choice === null) return null;
+  if (choice.kind === 'files') return loadTlsMaterial(choice.cert, choice.key);
+  return selfSignedTlsMaterial(reachableHosts(host).map((h) => h.replace(/^\[|\]$/g, '')));
+}
+
 export async function runServe(argv: string[]): Promise<number> {
-  const config = parseServeArgs(argv);
+  const { config, tls: tlsChoice } = parseServeArgs(argv);
+  const tls = await tlsMaterial(tlsChoice, config.host);
   const spec = parseSourceSpec(config.source);
   const source = createSource(spec, config.defaults, { loop: config.loop });
+  const pem = tls ? { cert: tls.cert, key: tls.key } : undefined;
+  const web = tls ? 'https' : 'http';
   const server = await startServer(config, source, {
-    extras: config.httpPort === null ? [] : [httpTransport({})],
-    tcp: { httpUrl: config.httpPort === null ? null : `http://${reachableHosts(config.host)[0]}:${config.httpPort}/` },
+    extras: config.httpPort === null ? [] : [httpTransport(pem ? { tls: pem } : {})],
+    tcp: {
+      ...(pem ? { tls: pem } : {}),
+      httpUrl: config.httpPort === null ? null : `${web}://${reachableHosts(config.host)[0]}:${config.httpPort}/`,
+    },
   });
-  process.stdout.write(describeEndpoints(server) + '\n');
+  process.stdout.write(describeEndpoints(server, tls) + '\n');
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {

@@ -78,7 +78,7 @@ export class FramewireSession {
       },
     });
     this.handshakeTimer = setTimeout(
-      () => this.fail('E_TIMEOUT', `no hello within ${ctx.config.handshakeTimeoutMs} ms`),
+      () => this.fail('E_TIMEOUT', `no hello within ${ctx.config.handshakeTimeoutMs} ms`, true),
       ctx.config.handshakeTimeoutMs,
     );
   }

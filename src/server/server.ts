@@ -5,6 +5,7 @@
 import { FramewireError } from '../errors.js';
 import { FrameHub } from '../pipeline/frame-hub.js';
 import type { Source } from '../sources/source.js';
+import { AuthGuard } from './auth-guard.js';
 import { ClientRegistry } from './client-registry.js';
 import type { ServerConfig } from './config.js';
 import type { ServerContext } from './framewire-session.js';
@@ -32,7 +33,15 @@ export async function startServer(
 ): Promise<RunningServer> {
   const hub = new FrameHub(source);
   const registry = new ClientRegistry(config.maxClients, config.maxClientsPerAddress);
-  const ctx: ServerContext = { config, hub, registry, ...options.context };
+  const guard = new AuthGuard();
+  const ctx: ServerContext = {
+    config,
+    hub,
+    registry,
+    authFailed: (a) => guard.failed(a),
+    isBlocked: (a) => guard.isBlocked(a),
+    ...options.context,
+  };
   try {
     await hub.start();
   } catch (e) {

@@ -2,6 +2,7 @@ import net from 'node:net';
 import { DEFAULT_SERVER_CONFIG, type ServerConfig } from '../../src/server/config.js';
 import { startServer, type RunningServer, type ExtraTransport } from '../../src/server/server.js';
 import { TestPatternSource } from '../../src/sources/testpattern.js';
+import type { TcpTransportOptions } from '../../src/server/tcp/tcp-transport.js';
 import type { Source } from '../../src/sources/source.js';
 import { silentLogger } from '../../src/log.js';
 
@@ -20,10 +21,10 @@ export function testConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
 /** A server on a free loopback port with the test pattern (640x360@30 unless overridden). */
 export async function startTestServer(
   overrides: Partial<ServerConfig> = {},
-  opts: { source?: Source; extras?: ExtraTransport[] } = {},
+  opts: { source?: Source; extras?: ExtraTransport[]; tcp?: TcpTransportOptions } = {},
 ): Promise<RunningServer> {
   const config = testConfig(overrides);
-  return startServer(config, opts.source ?? new TestPatternSource(config.defaults), { extras: opts.extras ?? [] });
+  return startServer(config, opts.source ?? new TestPatternSource(config.defaults), { extras: opts.extras ?? [], ...(opts.tcp ? { tcp: opts.tcp } : {}) });
 }
 
 /** A raw TCP connection to the server (for speaking bytes the library would never send). */

@@ -1,0 +1,223 @@
+/**
+ * The HTTP port: the browser viewer, framewire/1 over WebSocket, MJPEG for players, snapshots, status,
+ * Prometheus metrics and a health check — one listener, one route table (docs/http.md).
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { FramewireError, toFramewireError } from '../../errors.js';
+import { grantParams } from '../../pipeline/profile.js';
+import type { ServerContext } from '../framewire-session.js';
+import type { ExtraTransport } from '../server.js';
+import type { RunningTransport } from '../tcp/tcp-transport.js';
+import { createWebSocketEndpoint } from '../websocket/websocket-transport.js';
+import { checkRequestAuth } from './http-auth.js';
+import { createServerMetrics } from './metrics.js';
+import { mjpegStreams } from './mjpeg-stream.js';
+import { parseStreamQuery } from './query-params.js';
+import { sendBody, sendText } from './respond.js';
+import { statusReport } from './status-report.js';
+import { findViewerDir, isViewerPath, readViewerFile, VIEWER_CSP } from './viewer-files.js';
+
+export interface HttpTransportOptions {
+  /** TLS certificate and key (PEM); absent: plain HTTP. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+}
+
+/** Longer URLs are refused with 414: no route needs more than a few parameters. */
+export const MAX_URL_LENGTH = 2048;
+/** Request head limit (node answers 431 beyond it). */
+export const MAX_HEADER_BYTES = 8192;
+
+type Route = 'viewer' | 'ws' | 'mjpeg' | 'snapshot' | 'status' | 'metrics' | 'healthz';
+
+function routeOf(pathname: string): Route | null {
+  if (isViewerPath(pathname)) return 'viewer';
+  switch (pathname) {
+    case '/ws':
+      return 'ws';
+    case '/stream.mjpg':
+      return 'mjpeg';
+    case '/snapshot.jpg':
+      return 'snapshot';
+    case '/api/status':
+      return 'status';
+    case '/metrics':
+      return 'metrics';
+    case '/healthz':
+      return 'healthz';
+    default:
+      return null;
+  }
+}
+
+function peer(socket: net.Socket | Duplex | null): string {
+  return (socket as net.Socket | null)?.remoteAddress ?? 'unknown';
+}
+
+/** Refuse an upgrade on the raw socket (no ServerResponse exists for upgrades). */
+function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+  const body = `${text}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+/** The URL of a request, or null when it is not a path we could parse. */
+function requestUrl(req: http.IncomingMessage): URL | null {
+  try {
+    return new URL(req.url ?? '/', 'http://framewire.invalid');
+  } catch {
+    return null;
+  }
+}
+
+export function httpTransport(options: HttpTransportOptions = {}): ExtraTransport {
+  return { start: (ctx) => startHttpTransport(ctx, options) };
+}
+
+export function startHttpTransport(ctx: ServerContext, options: HttpTransportOptions = {}): Promise<RunningTransport> {
+  const { config, hub } = ctx;
+  if (config.httpPort === null) {
+    return Promise.reject(new FramewireError('E_INTERNAL', 'httpTransport started with httpPort null (HTTP turned off)'));
+  }
+  const httpPort = config.httpPort;
+  const startedAt = Date.now();
+  const metrics = createServerMetrics(ctx);
+  const mjpeg = mjpegStreams(ctx);
+  const ws = createWebSocketEndpoint(ctx);
+  const viewerDir = findViewerDir();
+  let closing = false;
+  let closed: Promise<void> | null = null;
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const address = peer(req.socket);
+    if ((req.url ?? '').length > MAX_URL_LENGTH) return sendText(res, 414, `URL longer than ${MAX_URL_LENGTH} characters.`);
+    const url = requestUrl(req);
+    if (!url) return sendText(res, 400, 'Malformed URL.');
+    const route = routeOf(url.pathname);
+    if (!route) return sendText(res, 404, `No such page: ${url.pathname}. Try / (viewer), /stream.mjpg, /snapshot.jpg, /api/status, /metrics.`);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, `${req.method} is not allowed here; use GET.`, { Allow: 'GET, HEAD' });
+    if (route === 'healthz') return sendText(res, 200, 'ok');
+    const auth = checkRequestAuth(ctx, req, url, address);
+    if (!auth.ok) return sendText(res, auth.status, auth.text, auth.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="framewire"' } : {});
+    if (closing) return sendText(res, 503, 'Server shutting down.', { Connection: 'close' });
+
+    switch (route) {
+      case 'viewer': {
+        const file = viewerDir ? await readViewerFile(viewerDir, url.pathname) : null;
+        if (!file) return sendText(res, 503, 'The viewer is not built: run `npm run build` (or `node scripts/build-web.mjs`).');
+        return sendBody(res, 200, file.type, file.body, { 'Cache-Control': 'no-cache', 'Content-Security-Policy': VIEWER_CSP });
+      }
+      case 'ws':
+        // A plain GET reached the WebSocket path (upgrades go through the 'upgrade' event).
+        return sendText(res, 426, 'This is the WebSocket endpoint (framewire/1); open / in a browser.', { Upgrade: 'websocket' });
+      case 'mjpeg':
+      case 'snapshot': {
+        const q = parseStreamQuery(url.searchParams);
+        if (!q.ok) return sendText(res, 400, `${q.error.code}: ${q.error.message}`);
+        if (route === 'mjpeg') return mjpeg.serve(req, res, q.params, address);
+        const g = grantParams(q.params, config.defaults, hub.source.info.fps);
+        try {
+          const frame = await hub.snapshot({ width: g.width, height: g.height, quality: g.quality });
+          return sendBody(res, 200, 'image/jpeg', frame.payload, {
+            'Cache-Control': 'no-store',
+            'Content-Disposition': 'inline; filename="snapshot.jpg"',
+            'X-Timestamp-Us': String(frame.captureUs),
+          });
+        } catch (e) {
+          const err = toFramewireError(e, 'E_SOURCE');
+          return sendText(res, 503, `${err.code}: ${err.message}`, { 'Retry-After': '1' });
+        }
+      }
+      case 'status':
+        return sendBody(res, 200, 'application/json; charset=utf-8', `${JSON.stringify(statusReport(ctx, startedAt), null, 2)}\n`, {
+          'Cache-Control': 'no-store',
+        });
+      case 'metrics': {
+        const text = await metrics.render();
+        return sendBody(res, 200, metrics.registry.contentType, text, { 'Cache-Control': 'no-store' });
+      }
+    }
+  };
+
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    handle(req, res).catch((e: unknown) => {
+      const err = toFramewireError(e);
+      config.log.error(`${err.code}: http ${req.method} ${req.url}: ${err.message}`);
+      if (!res.headersSent) sendText(res, 500, `${err.code}: internal error`);
+      else res.destroy();
+    });
+  };
+
+  const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => {});
+    const address = peer(req.socket);
+    if ((req.url ?? '').length > MAX_URL_LENGTH) return refuseUpgrade(socket, 414, `URL longer than ${MAX_URL_LENGTH} characters.`);
+    const url = requestUrl(req);
+    if (!url || url.pathname !== '/ws') return refuseUpgrade(socket, 404, 'WebSocket upgrades are served at /ws only.');
+    if (closing) return refuseUpgrade(socket, 503, 'Server shutting down.');
+    // The token may come in the hello instead (as on TCP); a wrong one on the upgrade is refused right here.
+    const auth = checkRequestAuth(ctx, req, url, address, true);
+    if (!auth.ok) return refuseUpgrade(socket, auth.status, auth.text);
+    ws.handleUpgrade(req, socket, head, address, auth.proven);
+  };
+
+  const serverOptions: http.ServerOptions = {
+    maxHeaderSize: MAX_HEADER_BYTES,
+    headersTimeout: config.handshakeTimeoutMs,
+    // Requests are GETs without bodies: the whole request arrives with its headers or not at all.
+    requestTimeout: config.handshakeTimeoutMs * 2,
+  };
+  const server = options.tls
+    ? https.createServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, onRequest)
+    : http.createServer(serverOptions, onRequest);
+  server.on('upgrade', onUpgrade);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // Let node answer header overflows (431) and timeouts (408) itself; anything else is a garbage request.
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'HPE_HEADER_OVERFLOW') {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 408;
+      if (socket.writable) socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      else socket.destroy();
+      return;
+    }
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  if (options.tls) {
+    server.on('tlsClientError', (err: Error, s: net.Socket) => {
+      config.log.info(`E_TLS: ${s.remoteAddress ?? 'unknown'}: ${err.message}`);
+    });
+  }
+
+  return new Promise((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      const what = e.code === 'EADDRINUSE' ? `port ${httpPort} is already in use (--http-port)` : e.message;
+      reject(new FramewireError('E_IO', `cannot listen on ${config.host}:${httpPort}: ${what}`, { cause: e }));
+    });
+    server.listen(httpPort, config.host, () => {
+      const a = server.address() as net.AddressInfo;
+      if (!viewerDir) config.log.warn('the browser viewer is not built (dist/web missing): run `npm run build`');
+      resolve({
+        host: a.address,
+        port: a.port,
+        close: () =>
+          (closed ??= (async () => {
+            closing = true;
+            const stopped = new Promise<void>((done) => server.close(() => done()));
+            mjpeg.closeAll();
+            await ws.close();
+            server.closeIdleConnections();
+            // Anything still open after the goodbyes had its chance (a stalled reader, a half-sent request).
+            const force = setTimeout(() => server.closeAllConnections(), 1500);
+            force.unref();
+            await stopped;
+            clearTimeout(force);
+          })()),
+      });
+    });
+  });
+}

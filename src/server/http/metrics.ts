@@ -1,0 +1,155 @@
+/**
+ * Prometheus metrics for /metrics, in a Registry of our own (not prom-client's global one) so that two
+ * servers in one process — as in tests — never share or clash over metrics.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ClientInfo, ClientProtocol } from '../client-registry.js';
+import { profileKey } from '../../pipeline/profile.js';
+import type { ServerContext } from '../framewire-session.js';
+
+const PROTOCOLS: readonly ClientProtocol[] = ['framewire', 'tutorial', 'websocket', 'mjpeg'];
+/**
+ * Profiles are chosen by clients, so their label values are too: past this many distinct ones, the rest
+ * are counted under "other" to keep the series count bounded on a long run.
+ */
+const MAX_PROFILE_LABELS = 64;
+
+export interface ServerMetrics {
+  readonly registry: Registry;
+  /** The Prometheus text exposition. */
+  render(): Promise<string>;
+}
+
+/**
+ * Sent/dropped/bytes are per-client counters that vanish with the client. To expose monotonic totals we
+ * remember each client's last reading and fold it into a retired sum when the client is gone (what it did
+ * between the last scrape and leaving is not seen: a slight undercount, never a decrease).
+ */
+class ClientTotals {
+  private readonly last = new Map<number, ClientInfo>();
+  private retired = { sent: 0, dropped: 0, bytes: 0 };
+
+  update(clients: readonly ClientInfo[]): { sent: number; dropped: number; bytes: number } {
+    const now = new Map(clients.map((c) => [c.id, c]));
+    for (const [id, c] of this.last) {
+      if (!now.has(id)) {
+        this.retired.sent += c.sent;
+        this.retired.dropped += c.dropped;
+        this.retired.bytes += c.bytes;
+        this.last.delete(id);
+      }
+    }
+    const t = { ...this.retired };
+    for (const c of clients) {
+      this.last.set(c.id, c);
+      t.sent += c.sent;
+      t.dropped += c.dropped;
+      t.bytes += c.bytes;
+    }
+    return t;
+  }
+}
+
+export function createServerMetrics(ctx: ServerContext): ServerMetrics {
+  const { hub, registry: clients } = ctx;
+  const registry = new Registry();
+  const registers = [registry];
+  const totals = new ClientTotals();
+  let snapshot = { sent: 0, dropped: 0, bytes: 0 };
+  let sourceUp = 1;
+  const profileLabels = new Set<string>();
+
+  new Gauge({
+    name: 'framewire_clients',
+    help: 'Clients currently streaming, by protocol.',
+    labelNames: ['protocol'],
+    registers,
+    collect() {
+      const list = clients.list();
+      for (const p of PROTOCOLS) this.set({ protocol: p }, list.filter((c) => c.protocol === p).length);
+      // One reading of the client counters per scrape, shared by the three totals below.
+      snapshot = totals.update(list);
+    },
+  });
+  new Counter({
+    name: 'framewire_frames_captured_total',
+    help: 'Frames captured from the source.',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(hub.captured);
+    },
+  });
+  const encoded = new Counter({
+    name: 'framewire_frames_encoded_total',
+    help: 'Frames encoded (or passed through), by output profile.',
+    labelNames: ['profile'],
+    registers,
+  });
+  for (const [name, help, key] of [
+    ['framewire_frames_sent_total', 'Frames handed to clients, summed over clients.', 'sent'],
+    ['framewire_frames_dropped_total', 'Frames dropped for slow clients (newest frame wins), summed over clients.', 'dropped'],
+    ['framewire_bytes_sent_total', 'JPEG payload bytes handed to clients, summed over clients.', 'bytes'],
+  ] as const) {
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(snapshot[key]);
+      },
+    });
+  }
+  const encodeSeconds = new Histogram({
+    name: 'framewire_encode_seconds',
+    help: 'Time to encode one frame for one profile.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32],
+    registers,
+  });
+  const restarts = new Counter({ name: 'framewire_source_restarts_total', help: 'Times the source came back after being lost.', registers });
+  const lost = new Counter({ name: 'framewire_source_lost_total', help: 'Times the source was lost.', registers });
+  new Gauge({
+    name: 'framewire_source_up',
+    help: '1 while the source delivers frames, 0 while it is lost.',
+    registers,
+    collect() {
+      this.set(sourceUp);
+    },
+  });
+  const started = Date.now();
+  new Gauge({
+    name: 'framewire_uptime_seconds',
+    help: 'Seconds since the HTTP transport started.',
+    registers,
+    collect() {
+      this.set((Date.now() - started) / 1000);
+    },
+  });
+  // Series exist from the start (at 0), so rate() and alerts work before the first event.
+  restarts.inc(0);
+  lost.inc(0);
+
+  hub.observe({
+    encoded: (profile, ms, _bytes, passthrough) => {
+      let key = profileKey(profile);
+      if (!profileLabels.has(key)) {
+        if (profileLabels.size >= MAX_PROFILE_LABELS) key = 'other';
+        else profileLabels.add(key);
+      }
+      encoded.inc({ profile: key });
+      if (!passthrough) encodeSeconds.observe(ms / 1000);
+    },
+    sourceEvent: (e) => {
+      if (e.kind === 'lost') {
+        lost.inc();
+        sourceUp = 0;
+      } else if (e.kind === 'resumed') {
+        restarts.inc();
+        sourceUp = 1;
+      }
+    },
+  });
+
+  return { registry, render: () => registry.metrics() };
+}

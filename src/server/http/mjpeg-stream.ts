@@ -1,0 +1,118 @@
+/**
+ * MJPEG over HTTP (multipart/x-mixed-replace): the format every player and <img> understands.
+ * One part per frame; the part header is built once per frame and shared by every MJPEG client, and each
+ * client has at most one frame waiting (NewestFrameSlot), so a slow reader drops frames instead of
+ * delaying anyone or buffering without bound.
+ */
+import type http from 'node:http';
+import { toFramewireError } from '../../errors.js';
+import type { EncodedFrame } from '../../pipeline/encoded-frame.js';
+import { grantParams } from '../../pipeline/profile.js';
+import type { StreamParams } from '../../protocol/messages.js';
+import type { ClientRecord } from '../client-registry.js';
+import type { ServerContext } from '../framewire-session.js';
+import { NewestFrameSlot } from '../newest-frame-slot.js';
+import { COMMON_HEADERS, sendText } from './respond.js';
+
+/**
+ * One boundary for every client: EncodedFrame caches its part header (boundary included) on first use,
+ * which is what lets all MJPEG clients share it.
+ */
+export const MJPEG_BOUNDARY = 'framewire-mjpeg-boundary';
+const CRLF = Buffer.from('\r\n', 'latin1');
+
+export interface MjpegStreams {
+  serve(req: http.IncomingMessage, res: http.ServerResponse, requested: StreamParams, address: string): void;
+  /** Server shutdown: end every stream (the player sees a clean end of the multipart body). */
+  closeAll(): void;
+}
+
+export function mjpegStreams(ctx: ServerContext): MjpegStreams {
+  const live = new Set<http.ServerResponse>();
+
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse, requested: StreamParams, address: string): void => {
+    const { config, hub, registry } = ctx;
+    const granted = grantParams(requested, config.defaults, hub.source.info.fps);
+    const headers = {
+      ...COMMON_HEADERS,
+      'Content-Type': `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}`,
+      'Cache-Control': 'no-cache, no-store, must-revalidate',
+      Pragma: 'no-cache',
+      Connection: 'close',
+      'X-Framewire-Size': `${granted.width}x${granted.height}`,
+      'X-Framewire-Fps': String(granted.fps),
+    };
+    if (req.method === 'HEAD') {
+      res.writeHead(200, headers);
+      res.end();
+      return;
+    }
+
+    let writing = false;
+    let writeStartedMs = 0;
+    const open = (): boolean => !res.destroyed && !res.writableEnded;
+    const onWritten = (): void => {
+      writing = false;
+      slot.kick();
+    };
+    const slot: NewestFrameSlot = new NewestFrameSlot({
+      ready: () => !writing && open(),
+      send: (f: EncodedFrame) => {
+        writing = true;
+        writeStartedMs = Date.now();
+        // Three writes, one syscall: the part header and the JPEG are shared buffers, nothing is copied per client.
+        res.cork();
+        res.write(f.mjpegPartHeader(MJPEG_BOUNDARY));
+        res.write(f.payload);
+        res.write(CRLF, onWritten);
+        res.uncork();
+      },
+    });
+
+    let record: ClientRecord;
+    try {
+      record = registry.admit(address, 'mjpeg', () => ({ sent: slot.sent, dropped: slot.dropped, bytes: slot.bytes }));
+    } catch (e) {
+      const err = toFramewireError(e);
+      sendText(res, 503, `${err.code}: ${err.message}`, { 'Retry-After': '5' });
+      return;
+    }
+
+    res.writeHead(200, headers);
+    res.socket?.setNoDelay(true);
+    live.add(res);
+    const sub = hub.subscribe({ width: granted.width, height: granted.height, quality: granted.quality }, granted.fps, {
+      deliver: (f) => {
+        // A reader that has taken nothing for the idle timeout is gone in all but name: free its slot.
+        if (writing && Date.now() - writeStartedMs > config.idleTimeoutMs) {
+          config.log.info(`E_TIMEOUT: mjpeg client ${address} read nothing for ${config.idleTimeoutMs} ms; closed`);
+          res.destroy();
+          return;
+        }
+        slot.offer(f);
+      },
+      // A multipart stream has no place for status text; players just see the frames pause.
+      sourceEvent: () => {},
+    });
+    record.profile = sub.profile;
+    record.fps = granted.fps;
+    config.log.info(`mjpeg client ${address} streaming ${granted.width}x${granted.height}@${granted.fps} q${granted.quality}`);
+
+    res.on('close', () => {
+      live.delete(res);
+      sub.cancel();
+      slot.clear();
+      registry.remove(record);
+    });
+  };
+
+  return {
+    serve,
+    closeAll: () => {
+      for (const res of live) {
+        res.end();
+        setTimeout(() => res.destroy(), 1000).unref();
+      }
+    },
+  };
+}
