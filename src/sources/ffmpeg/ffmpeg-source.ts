@@ -1,0 +1,278 @@
+/**
+ * A Source backed by an ffmpeg child process writing concatenated JPEGs to stdout.
+ *
+ * start() spawns ffmpeg and resolves on the first frame (so info carries the real size), or
+ * rejects with E_SOURCE when the first run fails. Once running, a fault (ffmpeg exits, or no
+ * frame for stallSeconds) emits one 'lost' event, kills the child and restarts it with
+ * exponential backoff (0.5 s doubling to 10 s); the first frame afterwards emits 'resumed'.
+ * A file played once (plan.finite) ends with 'lost' {reason: 'end of file'} and is not restarted.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { FramewireError, toFramewireError } from '../../errors.js';
+import { nowUs, type RawFrame, type Source, type SourceInfo, type SourceRequest, type SourceSink } from '../source.js';
+import { JpegSplitter } from '../jpeg-splitter.js';
+import { jpegSize } from '../jpeg-size.js';
+import { buildFfmpegArgs, type InputPlan } from './input-args.js';
+import { findFfmpeg } from './locate.js';
+import { StderrLog } from './stderr-log.js';
+import { trackChild, untrackChild } from './child-reaper.js';
+
+export interface FfmpegSourceOptions {
+  /** The input to open; a function is called on every start() (it may probe devices or files). */
+  plan: InputPlan | ((ffmpegPath: string) => Promise<InputPlan>);
+  request: SourceRequest;
+  /** Restart when no frame arrived for this long; default 5. */
+  stallSeconds?: number;
+  /** -q:v when re-encoding (2 best .. 31); default 5. */
+  quality?: number;
+  /** Skip the ffmpeg search (tests, or a caller that already found it). */
+  ffmpegPath?: string;
+  maxFrameBytes?: number;
+  /** Restart backoff; defaults 500 ms doubling to 10 000 ms. */
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  /** Grace period between SIGTERM and SIGKILL on stop; default 2000 ms. */
+  killGraceMs?: number;
+}
+
+interface Run {
+  child: ChildProcess;
+  exited: Promise<void>;
+  ended: boolean;
+  frames: number;
+}
+
+export class FfmpegSource implements Source {
+  private _info: SourceInfo;
+  private readonly opts: FfmpegSourceOptions;
+  private readonly stallMs: number;
+  private sink: SourceSink | null = null;
+  private plan: InputPlan | null = null;
+  private ffmpegPath = '';
+  private run: Run | null = null;
+  private seq = 0;
+  private lastFrameMs = 0;
+  private lost = false;
+  private lostAtMs = 0;
+  private backoffMs: number;
+  private stopping = false;
+  private running = false;
+  private stallTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private pendingStart: { resolve: () => void; reject: (e: FramewireError) => void } | null = null;
+  private stderr: StderrLog | null = null;
+  private badFrames = 0;
+
+  constructor(options: FfmpegSourceOptions) {
+    this.opts = options;
+    const stall = options.stallSeconds ?? 5;
+    if (!(stall > 0)) throw new FramewireError('E_BAD_PARAMS', `stallSeconds must be > 0, got ${stall}`);
+    this.stallMs = stall * 1000;
+    this.backoffMs = options.backoffInitialMs ?? 500;
+    const { width, height, fps } = options.request;
+    const description = typeof options.plan === 'function' ? 'ffmpeg' : options.plan.description;
+    this._info = { description, width, height, fps };
+  }
+
+  get info(): SourceInfo {
+    return this._info;
+  }
+
+  /** The running ffmpeg child's pid (undefined between restarts and after stop). */
+  get pid(): number | undefined {
+    return this.run && !this.run.ended ? this.run.child.pid : undefined;
+  }
+
+  /** The full ffmpeg argument list of the current plan (after start). */
+  get args(): string[] {
+    return this.plan ? buildFfmpegArgs(this.plan, this.outputOptions()) : [];
+  }
+
+  async start(sink: SourceSink): Promise<void> {
+    if (this.running || this.pendingStart) throw new FramewireError('E_SOURCE', 'source already started');
+    this.stopping = false;
+    this.sink = sink;
+    this.lost = false;
+    this.backoffMs = this.opts.backoffInitialMs ?? 500;
+    try {
+      this.ffmpegPath = this.opts.ffmpegPath ?? (await findFfmpeg()).path;
+      this.plan = typeof this.opts.plan === 'function' ? await this.opts.plan(this.ffmpegPath) : this.opts.plan;
+    } catch (e) {
+      throw toFramewireError(e, 'E_SOURCE');
+    }
+    if (this.stopping) throw new FramewireError('E_SHUTDOWN', 'source stopped while starting');
+    this._info = { ...this._info, description: this.plan.description, fps: this.plan.fps ?? this.opts.request.fps };
+    this.stderr = new StderrLog((ev) => this.sink?.event(ev));
+    const started = new Promise<void>((resolve, reject) => {
+      this.pendingStart = { resolve, reject };
+    });
+    this.spawnRun();
+    return started;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.running = false;
+    this.clearTimers();
+    if (this.pendingStart) {
+      this.pendingStart.reject(new FramewireError('E_SHUTDOWN', 'source stopped before the first frame'));
+      this.pendingStart = null;
+    }
+    const run = this.run;
+    if (run) await this.kill(run);
+    this.run = null;
+    this.stderr?.dispose();
+  }
+
+  private outputOptions(): { quality?: number } {
+    return this.opts.quality === undefined ? {} : { quality: this.opts.quality };
+  }
+
+  private spawnRun(): void {
+    const plan = this.plan!;
+    const args = buildFfmpegArgs(plan, this.outputOptions());
+    this.stderr?.clearRecent();
+    const child = spawn(this.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    trackChild(child);
+    const exited = new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve();
+      else child.once('exit', () => resolve());
+      child.once('error', () => resolve());
+    });
+    const run: Run = { child, exited, ended: false, frames: 0 };
+    this.run = run;
+    const splitter = new JpegSplitter(this.opts.maxFrameBytes === undefined ? {} : { maxFrameBytes: this.opts.maxFrameBytes });
+    let splitterDrops = 0;
+
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (run.ended || this.stopping) return;
+      for (const jpeg of splitter.push(chunk)) this.onJpeg(run, jpeg);
+      const drops = splitter.stats.oversize + splitter.stats.corrupt + splitter.stats.truncated;
+      if (drops > splitterDrops) {
+        const s = splitter.stats;
+        this.sink?.event({
+          kind: 'log',
+          level: 'warn',
+          text: `dropped ${drops - splitterDrops} malformed or oversize JPEG(s) (oversize ${s.oversize}, corrupt ${s.corrupt}, truncated ${s.truncated})`,
+        });
+        splitterDrops = drops;
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => this.stderr?.write(chunk));
+    child.once('error', (err) => this.endRun(run, `cannot run ${this.ffmpegPath}: ${err.message}`));
+    child.once('close', (code, signal) => {
+      this.stderr?.flush();
+      if (code === 0 && this.plan?.finite && run.frames > 0) {
+        this.endRun(run, 'end of file', false);
+        return;
+      }
+      const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      const last = this.stderr?.lastLine();
+      this.endRun(run, `ffmpeg ${why}${last ? `: ${last}` : ''}`);
+    });
+
+    this.lastFrameMs = Date.now();
+    if (this.stallTimer) clearInterval(this.stallTimer);
+    this.stallTimer = setInterval(() => {
+      if (run.ended || this.stopping) return;
+      const idle = Date.now() - this.lastFrameMs;
+      if (idle >= this.stallMs) {
+        this.endRun(run, `no frame from ffmpeg for ${(idle / 1000).toFixed(1)} s`);
+        void this.kill(run);
+      }
+    }, Math.min(1000, Math.max(50, this.stallMs / 4)));
+    this.stallTimer.unref();
+  }
+
+  private onJpeg(run: Run, jpeg: Buffer): void {
+    const size = jpegSize(jpeg);
+    if (!size) {
+      if (this.badFrames++ % 100 === 0) {
+        this.sink?.event({ kind: 'log', level: 'warn', text: `ffmpeg produced a JPEG without a frame header (${this.badFrames} so far); dropped` });
+      }
+      return;
+    }
+    this.lastFrameMs = Date.now();
+    run.frames++;
+    const frame: RawFrame = {
+      seq: this.seq,
+      captureUs: nowUs(),
+      width: size.width,
+      height: size.height,
+      format: 'jpeg',
+      data: jpeg,
+    };
+    this.seq = (this.seq + 1) >>> 0;
+    if (run.frames === 1) {
+      this.backoffMs = this.opts.backoffInitialMs ?? 500;
+      if (this.pendingStart) {
+        this._info = { ...this._info, width: size.width, height: size.height };
+        this.running = true;
+        const p = this.pendingStart;
+        this.pendingStart = null;
+        p.resolve();
+      } else if (this.lost) {
+        this.lost = false;
+        const after = ((Date.now() - this.lostAtMs) / 1000).toFixed(1);
+        this.sink?.event({ kind: 'resumed', text: `ffmpeg delivering frames again after ${after} s` });
+      }
+    }
+    this.sink?.frame(frame);
+  }
+
+  /** A run is over (exit, spawn error or stall): fail start, or report the loss and schedule a restart. */
+  private endRun(run: Run, reason: string, restart = true): void {
+    if (run.ended) return;
+    run.ended = true;
+    if (this.stopping || this.run !== run) return;
+    if (this.stallTimer) clearInterval(this.stallTimer);
+    this.stallTimer = null;
+    if (this.pendingStart) {
+      const p = this.pendingStart;
+      this.pendingStart = null;
+      const detail = this.stderr?.lastLines().slice(-5).join(' | ');
+      void this.kill(run);
+      p.reject(new FramewireError('E_SOURCE', `${this._info.description}: ${reason}${detail && !reason.includes(detail) ? ` (${detail})` : ''}`));
+      return;
+    }
+    if (!this.lost) {
+      this.lost = true;
+      this.lostAtMs = Date.now();
+      this.sink?.event({ kind: 'lost', reason });
+    } else {
+      this.sink?.event({ kind: 'log', level: 'warn', text: `restart failed: ${reason}` });
+    }
+    if (!restart) return;
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, this.opts.backoffMaxMs ?? 10_000);
+    this.sink?.event({ kind: 'log', level: 'info', text: `restarting ffmpeg in ${(delay / 1000).toFixed(1)} s` });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      // The old child may still hold the device (a stalled one is being killed): wait for its exit.
+      void run.exited.then(() => {
+        if (!this.stopping && this.run === run) this.spawnRun();
+      });
+    }, delay);
+  }
+
+  /** SIGTERM, then SIGKILL after the grace period; resolves once the process has exited. */
+  private async kill(run: Run): Promise<void> {
+    const child = run.child;
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      child.kill('SIGTERM');
+      const grace = setTimeout(() => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }, this.opts.killGraceMs ?? 2000);
+      await run.exited;
+      clearTimeout(grace);
+    }
+    untrackChild(child);
+  }
+
+  private clearTimers(): void {
+    if (this.stallTimer) clearInterval(this.stallTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.stallTimer = null;
+    this.retryTimer = null;
+  }
+}

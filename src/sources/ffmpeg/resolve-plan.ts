@@ -1,0 +1,89 @@
+/**
+ * Turning a parsed source spec into an ffmpeg input plan: looks at the machine (camera modes,
+ * the input's codec) and then calls the pure builders in input-args.ts.
+ */
+import { access, constants } from 'node:fs/promises';
+import { FramewireError } from '../../errors.js';
+import type { SourceRequest } from '../source.js';
+import type { SourceSpec } from '../spec.js';
+import { chooseCameraMode } from './camera-mode.js';
+import type { DeviceInfo } from './device-info.js';
+import { listDevices } from './device-list.js';
+import {
+  asPlatform,
+  cameraInputArgs,
+  fileInputArgs,
+  genericInputArgs,
+  redactUrl,
+  screenInputArgs,
+  urlInputArgs,
+  type InputPlan,
+  type Platform,
+} from './input-args.js';
+import { probeInput } from './probe.js';
+
+export type FfmpegSpec = Exclude<SourceSpec, { kind: 'testpattern' }>;
+
+export interface PlanOptions {
+  loop?: boolean;
+  platform?: Platform;
+  env?: NodeJS.ProcessEnv;
+}
+
+function sameDevice(platform: Platform, d: DeviceInfo, wanted: string): boolean {
+  if (platform === 'linux') return d.id === (/^\d+$/.test(wanted) ? `/dev/video${wanted}` : wanted);
+  return d.id === wanted || d.name === wanted;
+}
+
+export async function resolveCameraPlan(ffmpegPath: string, device: string | undefined, request: SourceRequest, platform: Platform): Promise<InputPlan> {
+  const devices = await listDevices({ ffmpegPath, platform }).catch(() => [] as DeviceInfo[]);
+  let info: DeviceInfo | undefined;
+  if (device === undefined) {
+    info = devices[0];
+    if (!info && platform === 'win32') throw new FramewireError('E_SOURCE', 'no camera found (ffmpeg -list_devices true -f dshow -i dummy lists none)');
+  } else {
+    info = devices.find((d) => sameDevice(platform, d, device));
+  }
+  const id = info?.id ?? device ?? (platform === 'linux' ? '/dev/video0' : '0');
+  if (!info) return cameraInputArgs(platform, id, { ...request, mjpeg: false });
+  const mode = chooseCameraMode(info, request);
+  const plan = cameraInputArgs(platform, platform === 'darwin' ? info.id : id, { width: mode.width, height: mode.height, fps: mode.fps, mjpeg: mode.pixelFormat === 'mjpeg' });
+  return { ...plan, description: `${plan.description} (${info.name})` };
+}
+
+export async function resolvePlan(ffmpegPath: string, spec: FfmpegSpec, request: SourceRequest, options: PlanOptions = {}): Promise<InputPlan> {
+  const platform = options.platform ?? asPlatform(process.platform);
+  switch (spec.kind) {
+    case 'camera':
+      return resolveCameraPlan(ffmpegPath, spec.device, request, platform);
+    case 'screen': {
+      const env = options.env ?? process.env;
+      const display = spec.display ?? (platform === 'linux' ? env.DISPLAY || undefined : undefined);
+      return screenInputArgs(platform, display, request.fps);
+    }
+    case 'file': {
+      try {
+        await access(spec.path, constants.R_OK);
+      } catch {
+        throw new FramewireError('E_SOURCE', `cannot read file ${spec.path}`);
+      }
+      const probe = await probeInput(ffmpegPath, ['-i', spec.path]);
+      if (!probe) throw new FramewireError('E_SOURCE', `ffmpeg finds no video stream in ${spec.path}`);
+      return fileInputArgs(spec.path, { loop: options.loop ?? false, passthrough: probe.codec === 'mjpeg', ...fps(probe.fps) });
+    }
+    case 'url': {
+      const probe = await probeInput(ffmpegPath, urlInputArgs(spec.url, { passthrough: false }).args);
+      if (!probe) throw new FramewireError('E_SOURCE', `cannot open ${redactUrl(spec.url)} (or it has no video stream)`);
+      return urlInputArgs(spec.url, { passthrough: probe.codec === 'mjpeg', ...fps(probe.fps) });
+    }
+    case 'ffmpeg': {
+      const probe = await probeInput(ffmpegPath, spec.args);
+      const filtered = spec.args.some((a) => /^-(vf|filter|filter_complex|lavfi|filter:v)$/.test(a));
+      return genericInputArgs(spec.args, { passthrough: probe?.codec === 'mjpeg' && !filtered, ...fps(probe?.fps) });
+    }
+  }
+}
+
+function fps(v: number | undefined): { fps?: number } {
+  return v === undefined ? {} : { fps: v };
+}
