@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '../../src/client/client.js';
+import { FfmpegSource } from '../../src/sources/ffmpeg/ffmpeg-source.js';
+import { createSource, parseSourceSpec } from '../../src/sources/spec.js';
+import type { StatusMessage } from '../../src/protocol/messages.js';
+import { take } from '../helpers/client.js';
+import { runCli, waitForOutput } from '../helpers/cli.js';
+import { startTestServer, within } from '../helpers/server.js';
+import { requireTool } from '../helpers/tools.js';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('killing ffmpeg mid-stream: clients are told (STATUS lost, then resumed) and frames come back', async (t) => {
+  if (!requireTool(t, 'ffmpeg', ['-version'], 'apt-get install ffmpeg')) return;
+  const request = { width: 320, height: 240, fps: 30 };
+  const source = createSource(parseSourceSpec('ffmpeg:-f lavfi -i testsrc2=size=320x240:rate=30'), request, { stallSeconds: 3 }) as FfmpegSource;
+  const server = await startTestServer({ defaults: { ...request, quality: 75 } }, { source });
+  try {
+    const statuses: StatusMessage[] = [];
+    let onStatus: () => void = () => {};
+    const c = await connect(`tcp://127.0.0.1:${server.tcp.port}`, {
+      onStatus: (_text, s) => {
+        if (s) statuses.push(s);
+        onStatus();
+      },
+    });
+    await within(take(c, 5), 10_000, 'first frames');
+    const pid = source.pid!;
+    const sawBoth = new Promise<void>((resolve) => {
+      onStatus = () => {
+        if (statuses.some((s) => s.status === 2)) resolve();
+      };
+    });
+    process.kill(pid, 'SIGKILL');
+    await within(sawBoth, 20_000, 'lost and resumed STATUS messages');
+    assert.equal(statuses[0]!.status, 1, 'first: source lost');
+    assert.match(statuses[0]!.text, /SIGKILL|exit/i);
+    const after = await within(take(c, 10), 10_000, 'frames after recovery');
+    assert.equal(after.length, 10);
+    assert.notEqual(source.pid, pid, 'a new ffmpeg');
+    await c.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('passthrough through the server: a client at the source size gets the file JPEG bytes untouched', async (t) => {
+  if (!requireTool(t, 'ffmpeg', ['-version'], 'apt-get install ffmpeg')) return;
+  const dir = await mkdtemp(join(tmpdir(), 'fw-pass-'));
+  try {
+    const clip = join(dir, 'clip.avi');
+    const made = spawnSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30', '-t', '2', '-c:v', 'mjpeg', '-q:v', '5', clip]);
+    assert.equal(made.status, 0, String(made.stderr));
+    const extracted = spawnSync('ffmpeg', ['-v', 'error', '-i', clip, '-c:v', 'copy', '-f', 'mjpeg', '-'], { maxBuffer: 64 << 20 });
+    const fileBytes = extracted.stdout as Buffer;
+    const source = createSource(parseSourceSpec(`file:${clip}`), { width: 320, height: 240, fps: 30 }, { loop: true });
+    const server = await startTestServer({ defaults: { width: 320, height: 240, fps: 30, quality: 75 } }, { source });
+    try {
+      const exact = await connect(`tcp://127.0.0.1:${server.tcp.port}`, { width: 320, height: 240 });
+      const scaled = await connect(`tcp://127.0.0.1:${server.tcp.port}`, { width: 160, height: 120 });
+      const [a, b] = await within(Promise.all([take(exact, 10), take(scaled, 5)]), 15_000, 'frames');
+      for (const f of a) assert.ok(fileBytes.includes(Buffer.from(f.jpeg)), `frame ${f.seq} is byte-identical to a JPEG in the file`);
+      for (const f of b) assert.ok(!fileBytes.includes(Buffer.from(f.jpeg)) && f.width === 160, 'other sizes are re-encoded');
+      const stats = server.hub.profileStats();
+      assert.ok(stats.find((s) => s.width === 320)!.passedThrough >= 10);
+      assert.equal(stats.find((s) => s.width === 320)!.encoded, 0, 'no encode for the passthrough profile');
+      await Promise.all([exact.close(), scaled.close()]);
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('SIGINT to serve releases the source: no orphan ffmpeg process', async (t) => {
+  if (!requireTool(t, 'ffmpeg', ['-version'], 'apt-get install ffmpeg')) return;
+  const p = runCli(['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--source', 'ffmpeg:-f lavfi -i testsrc2=size=320x240:rate=30', '--width', '320', '--height', '240']);
+  try {
+    await waitForOutput(p, /view tcp:\/\/127\.0\.0\.1:(\d+)/);
+    const children = spawnSync('pgrep', ['-P', String(p.child.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number);
+    assert.ok(children.length >= 1, 'serve runs ffmpeg as its child');
+    p.child.kill('SIGINT');
+    assert.equal(await within(p.exited, 10_000, 'serve exit'), 0);
+    for (const pid of children) assert.equal(alive(pid), false, `ffmpeg ${pid} is gone`);
+  } finally {
+    p.child.kill('SIGKILL');
+  }
+});
