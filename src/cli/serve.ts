@@ -27,6 +27,7 @@ export const SERVE_USAGE = `framewire serve [options]
   --allow-seed-clients serve tutorial-format clients even with --token (they cannot send one)
   --handshake-timeout MS  (default 5000)     --idle-timeout MS  (default 30000)
   --window N           frames sent ahead of a client's acks (default 2)
+  --max-message BYTES  largest message a client may send (default 4096)
   --tls-cert FILE --tls-key FILE   TLS on the TCP port (tls:// URLs), HTTPS and WSS
   --tls-self-signed    generate a certificate at start and print its SHA-256 fingerprint
   --quiet              log warnings and errors only`;
@@ -54,6 +55,7 @@ export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: Tls
       'handshake-timeout': { type: 'string' },
       'idle-timeout': { type: 'string' },
       window: { type: 'string' },
+      'max-message': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
@@ -102,7 +104,7 @@ export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: Tls
     allowSeedClients: values['allow-seed-clients'] ?? false,
     handshakeTimeoutMs: intFlag(values['handshake-timeout'], 'handshake-timeout', 100, 600_000, d.handshakeTimeoutMs),
     idleTimeoutMs: intFlag(values['idle-timeout'], 'idle-timeout', 1000, 86_400_000, d.idleTimeoutMs),
-    maxClientMessageBytes: d.maxClientMessageBytes,
+    maxClientMessageBytes: intFlag(values['max-message'], 'max-message', 64, 1 << 20, d.maxClientMessageBytes),
     window: intFlag(values.window, 'window', 1, 16, d.window),
     log: stderrLogger(values.quiet ?? false),
   });
