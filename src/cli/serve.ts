@@ -13,6 +13,7 @@ import { startServer, type RunningServer } from '../server/server.js';
 import { createSource, parseSourceSpec } from '../sources/spec.js';
 import { loadTlsMaterial, selfSignedTlsMaterial, type TlsMaterial } from '../server/tls-material.js';
 import { intFlag } from './args.js';
+import { recordHub } from '../recording/server-recorder.js';
 
 export const SERVE_USAGE = `framewire serve [options]
   --source SPEC        testpattern (default), camera, camera:DEVICE, file:PATH, url:URL, screen[:DISPLAY], ffmpeg:ARGS
@@ -30,11 +31,18 @@ export const SERVE_USAGE = `framewire serve [options]
   --max-message BYTES  largest message a client may send (default 4096)
   --tls-cert FILE --tls-key FILE   TLS on the TCP port (tls:// URLs), HTTPS and WSS
   --tls-self-signed    generate a certificate at start and print its SHA-256 fingerprint
+  --record DIR         record the default profile as MJPEG segments in DIR
+  --segment-seconds N  length of a recorded segment (default 60)
   --quiet              log warnings and errors only`;
+
+export interface RecordChoice {
+  dir: string;
+  segmentSeconds: number;
+}
 
 export type TlsChoice = { kind: 'files'; cert: string; key: string } | { kind: 'self-signed' } | null;
 
-export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: TlsChoice } {
+export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: TlsChoice; record: RecordChoice | null } {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: false,
@@ -60,6 +68,8 @@ export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: Tls
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'tls-self-signed': { type: 'boolean', default: false },
+      record: { type: 'string' },
+      'segment-seconds': { type: 'string' },
     },
   });
   const certFile = values['tls-cert'];
@@ -108,7 +118,8 @@ export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: Tls
     window: intFlag(values.window, 'window', 1, 16, d.window),
     log: stderrLogger(values.quiet ?? false),
   });
-  return { config, tls };
+  const record = values.record ? { dir: values.record, segmentSeconds: intFlag(values['segment-seconds'], 'segment-seconds', 1, 86_400, 60) } : null;
+  return { config, tls, record };
 }
 
 /** Addresses a person can paste: loopback plus this machine's external IPv4 addresses when listening on all. */
@@ -149,7 +160,7 @@ async function tlsMaterial(choice: TlsChoice, host: string): Promise<TlsMaterial
 }
 
 export async function runServe(argv: string[]): Promise<number> {
-  const { config, tls: tlsChoice } = parseServeArgs(argv);
+  const { config, tls: tlsChoice, record } = parseServeArgs(argv);
   const tls = await tlsMaterial(tlsChoice, config.host);
   const spec = parseSourceSpec(config.source);
   const source = createSource(spec, config.defaults, { loop: config.loop });
@@ -162,6 +173,8 @@ export async function runServe(argv: string[]): Promise<number> {
       httpUrl: config.httpPort === null ? null : `${web}://${reachableHosts(config.host)[0]}:${config.httpPort}/`,
     },
   });
+  const d = config.defaults;
+  const recording = record ? recordHub(server.hub, { width: d.width, height: d.height, quality: d.quality }, d.fps, record.dir, record.segmentSeconds, config.log) : null;
   process.stdout.write(describeEndpoints(server, tls) + '\n');
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -172,7 +185,7 @@ export async function runServe(argv: string[]): Promise<number> {
       }
       stopping = true;
       config.log.info(`${signal}: saying goodbye to ${server.registry.size} clients and releasing the source`);
-      server.close().then(
+      Promise.all([recording?.stop(), server.close()]).then(
         () => resolve(0),
         (e: unknown) => {
           config.log.error(`shutdown: ${String(e)}`);

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { connect, type FramewireClient } from '../client/client.js';
-import { MjpegRecorder } from '../client/mjpeg-recorder.js';
+import { MjpegRecorder } from '../recording/mjpeg-recorder.js';
 import { FramewireError } from '../errors.js';
 import { LIMITS } from '../protocol/constants.js';
 import { intFlag, numberFlag } from './args.js';
@@ -15,7 +15,8 @@ export const VIEW_USAGE = `framewire view URL [options]
   --width W --height H --fps F --quality Q   what to ask the server for (0 or absent: server default)
   --frames N          stop after N frames
   --duration S        stop after S seconds
-  --record FILE       write the stream to an .mjpeg file (ffplay/VLC/mpv play it)
+  --record PATH       write the stream to an .mjpeg file (ffplay/VLC/mpv play it)
+  --segment-seconds N with --record: PATH is a directory of N-second segments (crash-safe)
   --json              print one JSON summary on exit
   --display MODE      terminal (default on a terminal) or none
   --token T           authentication token (or FRAMEWIRE_TOKEN)
@@ -63,6 +64,7 @@ export async function runView(argv: string[]): Promise<number> {
       frames: { type: 'string' },
       duration: { type: 'string' },
       record: { type: 'string' },
+      'segment-seconds': { type: 'string' },
       json: { type: 'boolean', default: false },
       display: { type: 'string' },
       token: { type: 'string' },
@@ -98,7 +100,10 @@ export async function runView(argv: string[]): Promise<number> {
     },
   });
   const started = performance.now();
-  const recorder = values.record ? new MjpegRecorder(values.record) : null;
+  const segmentSeconds = numberFlag(values['segment-seconds'], 'segment-seconds', 1, 86_400) ?? 0;
+  const recorder = values.record
+    ? new MjpegRecorder({ path: values.record, segmentSeconds, onError: (e) => process.stderr.write(`framewire: ${e.code}: ${e.message}; viewing goes on\n`) })
+    : null;
   const screen = display === 'terminal' ? new TerminalScreen(client) : null;
   let stopTimer: NodeJS.Timeout | null = null;
   const stop = (): void => {
