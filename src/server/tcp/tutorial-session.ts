@@ -18,6 +18,8 @@ export class TutorialSession {
   private record: ClientRecord | null = null;
   private writing = false;
   private closed = false;
+  /** The first bytes looked like a tutorial hello; the rest of it must follow in time too (slow-loris). */
+  private handshakeTimer: NodeJS.Timeout | null;
   private readonly slot: NewestFrameSlot;
   private readonly onWritten = (): void => {
     this.writing = false;
@@ -39,6 +41,10 @@ export class TutorialSession {
         socket.uncork();
       },
     });
+    this.handshakeTimer = setTimeout(() => {
+      ctx.config.log.info(`E_TIMEOUT: tutorial client ${address} sent ${this.hello.length} of 8 hello bytes within ${ctx.config.handshakeTimeoutMs} ms`);
+      this.end();
+    }, ctx.config.handshakeTimeoutMs);
   }
 
   /** Bytes from the client. Only the first 8 mean anything; the tutorial's client sends nothing after them. */
@@ -46,6 +52,7 @@ export class TutorialSession {
     if (this.sub || this.closed) return;
     this.hello = Buffer.concat([this.hello, chunk.subarray(0, SEED_HEADER_SIZE - this.hello.length)]);
     if (this.hello.length < SEED_HEADER_SIZE) return;
+    this.clearHandshakeTimer();
     const { config, hub, registry } = this.ctx;
     try {
       if (config.token !== null && !config.allowSeedClients) {
@@ -73,7 +80,13 @@ export class TutorialSession {
     return this.record;
   }
 
+  private clearHandshakeTimer(): void {
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+  }
+
   onClosed(): void {
+    this.clearHandshakeTimer();
     this.closed = true;
     this.sub?.cancel();
     this.sub = null;
