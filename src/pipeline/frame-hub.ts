@@ -73,6 +73,7 @@ export class FrameHub {
   private slackUs: number;
   private stopped = false;
   private latestRaw: RawFrame | null = null;
+  private releaseLatestRaw: (() => void) | undefined;
   captured = 0;
   lastSourceEvent: SourceEvent | null = null;
 
@@ -95,6 +96,8 @@ export class FrameHub {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.source.stop();
+    this.releaseLatestRaw?.();
+    this.latestRaw = null;
   }
 
   subscribe(profile: Profile, fps: number, subscriber: Subscriber): Subscription {
@@ -137,7 +140,13 @@ export class FrameHub {
     const raw = this.latestRaw;
     if (live && (!raw || live.seq === raw.seq || live.captureUs >= raw.captureUs - 2 * this.slackUs)) return live;
     if (!raw) throw new FramewireError('E_SOURCE', 'no frame has been captured yet');
-    const payload = await encodeForProfile(raw, profile);
+    const release = raw.retain?.();
+    let payload: Buffer;
+    try {
+      payload = await encodeForProfile(raw, profile);
+    } finally {
+      release?.();
+    }
     return new EncodedFrame(raw.seq, raw.captureUs, Object.freeze({ ...profile }), payload, nowUs());
   }
 
@@ -176,7 +185,9 @@ export class FrameHub {
   private onFrame(frame: RawFrame): void {
     if (this.stopped) return;
     this.captured++;
+    this.releaseLatestRaw?.();
     this.latestRaw = frame;
+    this.releaseLatestRaw = frame.retain?.();
     for (const o of this.observers) o.captured?.(frame);
     for (const p of this.profiles.values()) {
       let due = false;
@@ -199,15 +210,18 @@ export class FrameHub {
     p.encoding = true;
     const t0 = performance.now();
     let payload: Buffer;
+    const release = frame.retain?.();
     try {
       payload = await encodeForProfile(frame, p.profile);
     } catch (e) {
+      release?.();
       p.encoding = false;
       const err = toFramewireError(e, 'E_SOURCE');
       for (const o of this.observers) o.encodeFailed?.(err);
       if (p.subs.size === 0) this.profiles.delete(p.key);
       return;
     }
+    release?.();
     p.encoding = false;
     const ms = performance.now() - t0;
     const passthrough = payload === frame.data;

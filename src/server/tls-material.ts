@@ -1,7 +1,6 @@
 /** TLS certificate and key for the TCP and HTTP ports: loaded from files, or generated at start. */
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { generate } from 'selfsigned';
 import { FramewireError } from '../errors.js';
 
 export interface TlsMaterial {
@@ -39,6 +38,8 @@ export async function selfSignedTlsMaterial(names: string[] = []): Promise<TlsMa
     { type: 7 as const, ip: '::1' },
     ...names.map((n) => (/^[\d.]+$|:/.test(n) ? { type: 7 as const, ip: n } : { type: 2 as const, value: n })),
   ];
+  // Loaded on demand: the certificate library costs ~15 MB of memory that a server without TLS never needs.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: 'framewire' }], {
     keyType: 'ec',
     curve: 'P-256',

@@ -14,6 +14,12 @@ export interface RawFrame {
   /** 'rgb24': width*height*3 bytes, row-major; 'jpeg': a complete JPEG (passed through when it fits a profile). */
   format: PixelFormat;
   data: Buffer;
+  /**
+   * For pooled buffers: take a reference that keeps `data` from being reused; call the returned function
+   * when done with it. Consumers that keep `data` past the synchronous sink.frame() call (encoders on the
+   * thread pool, the latest-frame cache) must hold one. Absent: the buffer is never reused.
+   */
+  retain?: () => () => void;
 }
 
 export interface SourceInfo {
