@@ -2,6 +2,7 @@
 export { connect, FramewireClient, type Frame, type ConnectOptions, type ReconnectOptions, type TlsClientOptions } from './client/client.js';
 export type { ClientStats, LatencySummary } from './client/stats.js';
 export { startServer, type RunningServer, type ExtraTransport } from './server/server.js';
+export { httpTransport, type HttpTransportOptions } from './server/http/http-transport.js';
 export { DEFAULT_SERVER_CONFIG, type ServerConfig } from './server/config.js';
 export { FramewireError, ERROR_CODES, type ErrorCode, isFramewireError } from './errors.js';
 export type { Source, SourceSink, SourceInfo, SourceEvent, RawFrame, SourceRequest } from './sources/source.js';

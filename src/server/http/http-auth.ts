@@ -23,6 +23,13 @@ export function requestToken(req: http.IncomingMessage, url: URL): string | null
  * tokenOptional: a missing token is not a failure (the WebSocket upgrade, whose framewire/1 hello carries
  * the token instead); a wrong one still is.
  */
+const BLOCKED = 'Too many failed authentications from this address; try again later.';
+
+/** Only the rate limit (for routes that need no token). */
+export function checkNotBlocked(ctx: ServerContext, address: string): AuthVerdict {
+  return ctx.isBlocked?.(address) ? { ok: false, status: 429, text: BLOCKED } : { ok: true, proven: false };
+}
+
 export function checkRequestAuth(
   ctx: ServerContext,
   req: http.IncomingMessage,
@@ -30,9 +37,7 @@ export function checkRequestAuth(
   address: string,
   tokenOptional = false,
 ): AuthVerdict {
-  if (ctx.isBlocked?.(address)) {
-    return { ok: false, status: 429, text: 'Too many failed authentications from this address; try again later.' };
-  }
+  if (ctx.isBlocked?.(address)) return { ok: false, status: 429, text: BLOCKED };
   const expected = ctx.config.token;
   if (expected === null) return { ok: true, proven: false };
   const given = requestToken(req, url);

@@ -12,7 +12,7 @@ import type { ServerContext } from '../framewire-session.js';
 import type { ExtraTransport } from '../server.js';
 import type { RunningTransport } from '../tcp/tcp-transport.js';
 import { createWebSocketEndpoint } from '../websocket/websocket-transport.js';
-import { checkRequestAuth } from './http-auth.js';
+import { checkNotBlocked, checkRequestAuth } from './http-auth.js';
 import { createServerMetrics } from './metrics.js';
 import { mjpegStreams } from './mjpeg-stream.js';
 import { parseStreamQuery } from './query-params.js';
@@ -89,7 +89,7 @@ export function startHttpTransport(ctx: ServerContext, options: HttpTransportOpt
   const metrics = createServerMetrics(ctx);
   const mjpeg = mjpegStreams(ctx);
   const ws = createWebSocketEndpoint(ctx);
-  const viewerDir = findViewerDir();
+  let viewerDir = findViewerDir();
   let closing = false;
   let closed: Promise<void> | null = null;
 
@@ -102,12 +102,16 @@ export function startHttpTransport(ctx: ServerContext, options: HttpTransportOpt
     if (!route) return sendText(res, 404, `No such page: ${url.pathname}. Try / (viewer), /stream.mjpg, /snapshot.jpg, /api/status, /metrics.`);
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, `${req.method} is not allowed here; use GET.`, { Allow: 'GET, HEAD' });
     if (route === 'healthz') return sendText(res, 200, 'ok');
-    const auth = checkRequestAuth(ctx, req, url, address);
+    // The viewer's page, script and stylesheet are the package's static files and carry no data; they load
+    // without a token so the page can ask the user for one (its WebSocket hello is then checked like TCP's).
+    const auth = route === 'viewer' ? checkNotBlocked(ctx, address) : checkRequestAuth(ctx, req, url, address);
     if (!auth.ok) return sendText(res, auth.status, auth.text, auth.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="framewire"' } : {});
     if (closing) return sendText(res, 503, 'Server shutting down.', { Connection: 'close' });
 
     switch (route) {
       case 'viewer': {
+        // Looked for again while missing, so a build made after the server started is picked up.
+        viewerDir ??= findViewerDir();
         const file = viewerDir ? await readViewerFile(viewerDir, url.pathname) : null;
         if (!file) return sendText(res, 503, 'The viewer is not built: run `npm run build` (or `node scripts/build-web.mjs`).');
         return sendBody(res, 200, file.type, file.body, { 'Cache-Control': 'no-cache', 'Content-Security-Policy': VIEWER_CSP });

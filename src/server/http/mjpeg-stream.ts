@@ -78,6 +78,9 @@ export function mjpegStreams(ctx: ServerContext): MjpegStreams {
       return;
     }
 
+    // A plain body ended by closing the connection, as MJPEG cameras send it: naive multipart readers
+    // (embedded clients, hand-written parsers) do not expect chunked transfer coding in the middle of parts.
+    res.useChunkedEncodingByDefault = false;
     res.writeHead(200, headers);
     res.socket?.setNoDelay(true);
     live.add(res);

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// Bundles the browser viewer (src/web/main.ts, which imports the framewire/1 codec from src/protocol)
+// into dist/web/viewer.js and copies its page and stylesheet next to it. Everything the viewer needs is
+// in dist/web: no CDN, no external fonts.
+import { build } from 'esbuild';
+import { copyFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const src = path.join(root, 'src', 'web');
+const out = path.join(root, 'dist', 'web');
+
+await mkdir(out, { recursive: true });
+await build({
+  entryPoints: [path.join(src, 'main.ts')],
+  outfile: path.join(out, 'viewer.js'),
+  bundle: true,
+  format: 'esm',
+  // platform browser: a node:* import sneaking into the viewer fails the build instead of the page.
+  platform: 'browser',
+  target: ['es2020', 'chrome90', 'firefox90', 'safari15'],
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+for (const f of ['index.html', 'viewer.css']) await copyFile(path.join(src, f), path.join(out, f));
+console.log(`viewer built into ${path.relative(process.cwd(), out) || '.'}`);
