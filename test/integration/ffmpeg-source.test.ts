@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireTool } from '../helpers/tools.js';
+import { alive } from '../helpers/process.js';
 import { FramewireError } from '../../src/errors.js';
 import type { RawFrame, SourceEvent, SourceSink } from '../../src/sources/source.js';
 import { createSource, parseSourceSpec } from '../../src/sources/spec.js';
@@ -143,14 +144,6 @@ function collector(): Collector {
   return c;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const LAVFI = 'ffmpeg:-f lavfi -i testsrc2=size=320x240:rate=30';
 const request = { width: 320, height: 240, fps: 30 };

@@ -1,11 +1,11 @@
 /** MJPEG over HTTP on loopback: real parts, real players (ffprobe), and a slow reader that slows nobody. */
 import assert from 'node:assert/strict';
+import { testConfig } from '../helpers/server.js';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
-import { DEFAULT_SERVER_CONFIG, startServer, TestPatternSource, type RunningServer, type ServerConfig } from '../../src/index.js';
-import { silentLogger } from '../../src/log.js';
+import { startServer, TestPatternSource, type RunningServer, type ServerConfig } from '../../src/index.js';
 import type { StatusReport } from '../../src/server/http/status-report.js';
 import { httpTransport } from '../../src/server/http/http-transport.js';
 import { requireTool } from '../helpers/tools.js';
@@ -14,14 +14,7 @@ let server: RunningServer;
 let base: string;
 
 before(async () => {
-  const config: ServerConfig = Object.freeze({
-    ...DEFAULT_SERVER_CONFIG,
-    host: '127.0.0.1',
-    port: 0,
-    httpPort: 0,
-    log: silentLogger,
-    defaults: { width: 640, height: 360, fps: 30, quality: 75 },
-  });
+  const config: ServerConfig = testConfig({ httpPort: 0 });
   server = await startServer(config, new TestPatternSource(config.defaults), { extras: [httpTransport()] });
   base = `http://127.0.0.1:${server.extras[0]!.port}`;
 });

@@ -1,12 +1,12 @@
 /** The HTTP routes on loopback: snapshot, status, metrics (checked by promtool), token, limits, errors. */
 import assert from 'node:assert/strict';
+import { testConfig } from '../helpers/server.js';
 import { execFile, spawn } from 'node:child_process';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { DEFAULT_SERVER_CONFIG, startServer, TestPatternSource, type RunningServer, type ServerConfig } from '../../src/index.js';
-import { silentLogger } from '../../src/log.js';
+import { startServer, TestPatternSource, type RunningServer, type ServerConfig } from '../../src/index.js';
 import type { ServerContext } from '../../src/server/framewire-session.js';
 import { httpTransport } from '../../src/server/http/http-transport.js';
 import type { StatusReport } from '../../src/server/http/status-report.js';
@@ -21,15 +21,7 @@ async function startHttp(
   overrides: Partial<ServerConfig> = {},
   context: Partial<Pick<ServerContext, 'authFailed' | 'isBlocked'>> = {},
 ): Promise<{ server: RunningServer; base: string; port: number }> {
-  const config: ServerConfig = Object.freeze({
-    ...DEFAULT_SERVER_CONFIG,
-    host: '127.0.0.1',
-    port: 0,
-    httpPort: 0,
-    log: silentLogger,
-    defaults: { width: 640, height: 360, fps: 30, quality: 75 },
-    ...overrides,
-  });
+  const config: ServerConfig = testConfig({ httpPort: 0, ...overrides });
   const server = await startServer(config, new TestPatternSource(config.defaults), { extras: [httpTransport()], context });
   const port = server.extras[0]!.port;
   return { server, base: `http://127.0.0.1:${port}`, port };

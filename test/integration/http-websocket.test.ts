@@ -1,10 +1,10 @@
 /** framewire/1 over WebSocket (/ws) with a Node WebSocket client: hello, frames, acks, renegotiate, token. */
 import assert from 'node:assert/strict';
+import { testConfig } from '../helpers/server.js';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import WebSocket from 'ws';
-import { DEFAULT_SERVER_CONFIG, startServer, TestPatternSource, type RunningServer, type ServerConfig } from '../../src/index.js';
-import { silentLogger } from '../../src/log.js';
+import { startServer, TestPatternSource, type RunningServer, type ServerConfig } from '../../src/index.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/constants.js';
 import { MessageDecoder } from '../../src/protocol/decoder.js';
 import { encodeMessage } from '../../src/protocol/encode.js';
@@ -12,15 +12,7 @@ import type { Message, StreamParams } from '../../src/protocol/messages.js';
 import { httpTransport } from '../../src/server/http/http-transport.js';
 
 async function startHttp(overrides: Partial<ServerConfig> = {}): Promise<{ server: RunningServer; wsUrl: string }> {
-  const config: ServerConfig = Object.freeze({
-    ...DEFAULT_SERVER_CONFIG,
-    host: '127.0.0.1',
-    port: 0,
-    httpPort: 0,
-    log: silentLogger,
-    defaults: { width: 640, height: 360, fps: 30, quality: 75 },
-    ...overrides,
-  });
+  const config: ServerConfig = testConfig({ httpPort: 0, ...overrides });
   const server = await startServer(config, new TestPatternSource(config.defaults), { extras: [httpTransport()] });
   return { server, wsUrl: `ws://127.0.0.1:${server.extras[0]!.port}/ws` };
 }

@@ -1,3 +1,4 @@
+import { alive } from '../helpers/process.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -13,14 +14,6 @@ import { runCli, waitForOutput } from '../helpers/cli.js';
 import { startTestServer, within } from '../helpers/server.js';
 import { requireTool } from '../helpers/tools.js';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('killing ffmpeg mid-stream: clients are told (STATUS lost, then resumed) and frames come back', async (t) => {
   if (!requireTool(t, 'ffmpeg', ['-version'], 'apt-get install ffmpeg')) return;

@@ -25,8 +25,6 @@ export interface RunningTransport {
   close(): Promise<void>;
 }
 
-/** Bytes needed to tell the protocols apart. */
-const DETECT_BYTES = 4;
 /** Connections still in their handshake, on top of --max-clients: bounds what slow or idle peers can hold. */
 const MAX_PENDING_HANDSHAKES = 256;
 
