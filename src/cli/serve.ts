@@ -22,6 +22,7 @@ export const SERVE_USAGE = `framewire serve [options]
   --port N             framewire/1 + tutorial TCP port (default 8880; 0 = any free port)
   --http-port N        browser viewer, MJPEG, snapshot, status, metrics (default 8080; 0 = off)
   --width W --height H --fps F --quality Q   source size and rate, and the default profile (1280x720@30 q80)
+  --max-width W --max-height H --max-fps F   largest size and rate granted (default 3840x2160, 120)
   --max-clients N      streaming clients in all (default 1000)
   --max-clients-per-address N                (default 1000)
   --token T            require this token from every client (or FRAMEWIRE_TOKEN)
@@ -57,6 +58,9 @@ export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: Tls
       fps: { type: 'string' },
       quality: { type: 'string' },
       'max-clients': { type: 'string' },
+      'max-width': { type: 'string' },
+      'max-height': { type: 'string' },
+      'max-fps': { type: 'string' },
       'max-clients-per-address': { type: 'string' },
       token: { type: 'string' },
       'allow-seed-clients': { type: 'boolean', default: false },
@@ -107,6 +111,11 @@ export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: Tls
       height: intFlag(values.height, 'height', LIMITS.minHeight, LIMITS.maxHeight, d.defaults.height),
       fps: intFlag(values.fps, 'fps', LIMITS.minFps, LIMITS.maxFps, d.defaults.fps),
       quality: intFlag(values.quality, 'quality', LIMITS.minQuality, LIMITS.maxQuality, d.defaults.quality),
+    }),
+    bounds: Object.freeze({
+      maxWidth: intFlag(values['max-width'], 'max-width', LIMITS.minWidth, LIMITS.maxWidth, d.bounds.maxWidth),
+      maxHeight: intFlag(values['max-height'], 'max-height', LIMITS.minHeight, LIMITS.maxHeight, d.bounds.maxHeight),
+      maxFps: intFlag(values['max-fps'], 'max-fps', LIMITS.minFps, LIMITS.maxFps, d.bounds.maxFps),
     }),
     maxClients,
     maxClientsPerAddress: intFlag(values['max-clients-per-address'], 'max-clients-per-address', 1, 100_000, Math.min(maxClients, d.maxClientsPerAddress)),

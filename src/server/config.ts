@@ -1,3 +1,4 @@
+import { LIMITS } from '../protocol/constants.js';
 import type { StreamParams } from '../protocol/messages.js';
 import type { Logger } from '../log.js';
 
@@ -13,6 +14,8 @@ export interface ServerConfig {
   readonly httpPort: number | null;
   /** Source size and rate, and the profile a client gets when it asks for 0 (default). */
   readonly defaults: StreamParams;
+  /** Largest size and rate a client may be granted (requests above are clamped). */
+  readonly bounds: { readonly maxWidth: number; readonly maxHeight: number; readonly maxFps: number };
   readonly maxClients: number;
   readonly maxClientsPerAddress: number;
   /** Shared secret required in the hello (and on HTTP); null: no authentication. */
@@ -37,6 +40,7 @@ export const DEFAULT_SERVER_CONFIG = {
   port: 8880,
   httpPort: 8080,
   defaults: { width: 1280, height: 720, fps: 30, quality: 80 },
+  bounds: { maxWidth: LIMITS.maxWidth, maxHeight: LIMITS.maxHeight, maxFps: LIMITS.maxFps },
   maxClients: 1000,
   maxClientsPerAddress: 1000,
   token: null,

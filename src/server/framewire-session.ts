@@ -155,7 +155,7 @@ export class FramewireSession {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
     this.state = 'streaming';
-    const granted = grantParams(h, config.defaults, hub.source.info.fps);
+    const granted = grantParams(h, config, hub.source.info.fps);
     this.sendAccept(granted);
     this.sub = hub.subscribe({ width: granted.width, height: granted.height, quality: granted.quality }, granted.fps, {
       deliver: (f) => this.slot.offer(f),
@@ -184,7 +184,7 @@ export class FramewireSession {
   }
 
   private onRenegotiate(p: StreamParams): void {
-    const granted = grantParams(p, this.ctx.config.defaults, this.ctx.hub.source.info.fps);
+    const granted = grantParams(p, this.ctx.config, this.ctx.hub.source.info.fps);
     this.sub!.change({ width: granted.width, height: granted.height, quality: granted.quality }, granted.fps);
     this.record!.profile = this.sub!.profile;
     this.record!.fps = granted.fps;

@@ -89,6 +89,19 @@ test('requests outside the documented bounds are clamped, and 0 means the server
   }
 });
 
+test("the server's own caps (--max-width/--max-height/--max-fps) clamp what clients are granted", async () => {
+  const server = await startTestServer({ bounds: { maxWidth: 320, maxHeight: 240, maxFps: 10 } });
+  try {
+    const c = await connect(`tcp://127.0.0.1:${server.tcp.port}`, { width: 1920, height: 1080, fps: 30 });
+    assert.deepEqual([c.accepted.width, c.accepted.height, c.accepted.fps], [320, 240, 10]);
+    const granted = await c.renegotiate({ width: 640, height: 480, fps: 60 });
+    assert.deepEqual([granted.width, granted.height, granted.fps], [320, 240, 10], 'renegotiation is capped too');
+    await c.close();
+  } finally {
+    await server.close();
+  }
+});
+
 test('the client measures latency corrected by its clock offset', async () => {
   const server = await startTestServer();
   try {

@@ -32,7 +32,7 @@ export function mjpegStreams(ctx: ServerContext): MjpegStreams {
 
   const serve = (req: http.IncomingMessage, res: http.ServerResponse, requested: StreamParams, address: string): void => {
     const { config, hub, registry } = ctx;
-    const granted = grantParams(requested, config.defaults, hub.source.info.fps);
+    const granted = grantParams(requested, config, hub.source.info.fps);
     const headers = {
       ...COMMON_HEADERS,
       'Content-Type': `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}`,
