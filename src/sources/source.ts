@@ -7,7 +7,10 @@ export type PixelFormat = 'rgb24' | 'jpeg';
 export interface RawFrame {
   /** Increasing per source, starting at 0; wraps at 2^32. */
   seq: number;
-  /** Wall-clock capture time, µs since the Unix epoch (server clock). */
+  /**
+   * When the frame became available to framewire, µs since the Unix epoch (server clock): for a camera or
+   * stream, when ffmpeg delivered it; for the test pattern, when drawing finished.
+   */
   captureUs: number;
   width: number;
   height: number;

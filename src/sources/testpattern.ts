@@ -187,8 +187,10 @@ export class TestPatternSource implements Source {
     this.n = 0;
     const interval = 1000 / this.info.fps;
     const tick = (): void => {
+      // The burned-in clock shows when drawing started; captureUs is when the frame exists, as a camera's
+      // timestamp is when the driver hands the frame over, so latency figures start where framewire's work does.
+      const data = this.renderer!.render(this.n, nowUs(), this.pool!.take());
       const captureUs = nowUs();
-      const data = this.renderer!.render(this.n, captureUs, this.pool!.take());
       const { frame, release } = this.pool!.frame(
         { seq: this.n >>> 0, captureUs, width: this.info.width, height: this.info.height, format: 'rgb24' },
         data,

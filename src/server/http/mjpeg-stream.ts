@@ -19,7 +19,6 @@ import { COMMON_HEADERS, sendText } from './respond.js';
  * which is what lets all MJPEG clients share it.
  */
 export const MJPEG_BOUNDARY = 'framewire-mjpeg-boundary';
-const CRLF = Buffer.from('\r\n', 'latin1');
 
 export interface MjpegStreams {
   serve(req: http.IncomingMessage, res: http.ServerResponse, requested: StreamParams, address: string): void;
@@ -61,11 +60,7 @@ export function mjpegStreams(ctx: ServerContext): MjpegStreams {
         writing = true;
         writeStartedMs = Date.now();
         // Three writes, one syscall: the part header and the JPEG are shared buffers, nothing is copied per client.
-        res.cork();
-        res.write(f.mjpegPartHeader(MJPEG_BOUNDARY));
-        res.write(f.payload);
-        res.write(CRLF, onWritten);
-        res.uncork();
+        res.write(f.mjpegPart(MJPEG_BOUNDARY), onWritten);
       },
     });
 

@@ -40,11 +40,8 @@ function tcpSessionTransport(socket: net.Socket, address: string): SessionTransp
       socket.write(bytes);
     },
     sendFrame: (frame, done) => {
-      // Header and payload leave in one writev: the header is shared by all clients of this frame.
-      socket.cork();
-      socket.write(frame.framewireHeader());
-      socket.write(frame.payload, done);
-      socket.uncork();
+      // One write of a buffer shared by every client of this frame and profile.
+      socket.write(frame.framewireMessage(), done);
     },
     isOpen: () => !socket.destroyed && socket.writable,
     end: () => {

@@ -35,10 +35,7 @@ export class TutorialSession {
       ready: () => !this.writing && !socket.destroyed && socket.writable,
       send: (f) => {
         this.writing = true;
-        socket.cork();
-        socket.write(f.tutorialHeader());
-        socket.write(f.payload, this.onWritten);
-        socket.uncork();
+        socket.write(f.tutorialMessage(), this.onWritten);
       },
     });
     this.handshakeTimer = setTimeout(() => {

@@ -1,0 +1,90 @@
+/** 4. fan-out as MJPEG over HTTP (/stream.mjpg) vs the GStreamer reference. */
+import http from 'node:http';
+import { errorText, type BenchContext, type Scenario, type Section } from '../lib/context.js';
+import type { RunResult } from '../lib/load.js';
+import { startFramewire } from '../lib/servers.js';
+import { FANOUT_HEADERS, fanoutRow, framewireRun, gstRun, HD, media720 } from './common.js';
+
+/** Does this tree serve /stream.mjpg? Start a server and ask (headers only). */
+async function mjpegAvailable(): Promise<string | null> {
+  let srv;
+  try {
+    srv = await startFramewire({ width: 320, height: 240, fps: 5, quality: 50, http: true });
+  } catch (e) {
+    return `server with --http-port failed: ${errorText(e)}`;
+  }
+  try {
+    return await new Promise<string | null>((resolve) => {
+      const req = http.request({ host: '127.0.0.1', port: srv.httpPort!, path: '/stream.mjpg', method: 'HEAD', timeout: 3000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200 && /multipart/i.test(String(res.headers['content-type'])) ? null : `GET /stream.mjpg → ${res.statusCode}`);
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (e) => resolve(`no HTTP transport: ${e.message}`));
+      req.end();
+    });
+  } finally {
+    await srv.stop();
+  }
+}
+
+export const fanoutMjpeg: Scenario = {
+  name: 'fanout-mjpeg',
+  async run(ctx: BenchContext): Promise<Section> {
+    const title = '4. Fan-out as MJPEG over HTTP (/stream.mjpg), 1280×720@30 q80';
+    const why = await mjpegAvailable();
+    if (why) {
+      ctx.targets.push({ target: '≥ 300 MJPEG clients at ≥ 29.5 fps', value: 'not available yet', met: null });
+      return { title, tables: [], notes: [`not available yet: ${why}`] };
+    }
+    const rows: string[][] = [];
+    const m = ctx.tools.ffmpeg.ok ? await media720(ctx) : null;
+    for (const n of ctx.smoke ? [20] : [100, 400]) {
+      let ref: RunResult | null = null;
+      let refText = 'missing (GStreamer/ffmpeg)';
+      if (ctx.tools.gstreamer.ok && ctx.tools.ffmpeg.ok) {
+        try {
+          ref = await gstRun(ctx, n);
+        } catch (e) {
+          refText = `failed: ${errorText(e)}`;
+        }
+      }
+      let fw: RunResult | string;
+      try {
+        fw = await framewireRun(ctx, `fw-mjpeg:${n}`, { ...HD, http: true }, { mode: 'mjpeg', clients: n });
+      } catch (e) {
+        fw = `failed: ${errorText(e)}`;
+      }
+      rows.push(fanoutRow(n, 'framewire /stream.mjpg, test pattern (encodes)', fw, ref));
+      let pt: RunResult | string = 'not available (ffmpeg missing)';
+      if (m?.avi) {
+        try {
+          pt = await framewireRun(ctx, `fw-mjpeg-file:${n}`, { ...HD, http: true, source: `file:${m.avi}` }, { mode: 'mjpeg', clients: n });
+        } catch (e) {
+          pt = `failed: ${errorText(e)}`;
+        }
+      }
+      rows.push(fanoutRow(n, 'framewire /stream.mjpg, file source (passthrough)', pt, ref));
+      rows.push(fanoutRow(n, 'GStreamer tcpserversink (reference)', ref ?? refText, ref));
+      if (typeof pt !== 'string' && ref) {
+        ctx.targets.push({
+          target: `MJPEG CPU per client-frame ≤ 2× GStreamer (${n} clients, passthrough)`,
+          value: `${pt.cpuPerClientFrameUs.toFixed(1)} vs ${ref.cpuPerClientFrameUs.toFixed(1)} µs = ${(pt.cpuPerClientFrameUs / ref.cpuPerClientFrameUs).toFixed(2)}×`,
+          met: pt.cpuPerClientFrameUs <= 2 * ref.cpuPerClientFrameUs,
+        });
+      }
+      if (typeof fw !== 'string' && n >= 300) {
+        ctx.targets.push({ target: `≥ 300 MJPEG clients at ≥ 29.5 fps (run with ${n})`, value: `${fw.atLeast} of ${n} (median ${fw.fpsMedian.toFixed(1)}, p5 ${fw.fpsP5.toFixed(1)})`, met: fw.atLeast >= 300 });
+        ctx.targets.push({ target: `server RSS ≤ 120 MB at ≥ 300 clients (MJPEG, ${n})`, value: `${fw.serverRssMb.toFixed(0)} MB`, met: fw.serverRssMb <= 120 });
+      }
+    }
+    return {
+      title,
+      tables: [{ headers: FANOUT_HEADERS, rows }],
+      notes: [
+        'Clients: `GET /stream.mjpg` on one socket each, parsing the multipart body (Content-Length per part) and reading every byte; HTTP has no acks, a slow reader is paced by TCP back-pressure (one frame waiting per client, newer ones replace it).',
+        'The GStreamer reference is the same run as in section 3 (its multipart has no HTTP response header, otherwise the same bytes per frame).',
+      ],
+    };
+  },
+};
