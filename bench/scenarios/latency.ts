@@ -33,7 +33,7 @@ export const latency: Scenario = {
       title: '2. Latency: capture → client receive, 1280×720@30 q80',
       tables: [{ headers: ['other clients', 'p50 ms', 'p99 ms', 'samples', 'encode ms (sect. 1)', 'p50 − encode ms', 'p99 / p50', 'server CPU %'], rows }],
       notes: [
-        'The measured client is the library client (`connect()` from src/client), run inside the load generator; its `latencyMs` is now − captureUs corrected by the ping/pong clock offset (same machine: offset ≈ 0). Capture time is stamped by the test pattern before it renders, so latency includes render + encode + send + receive.',
+        'The measured client is the library client (`connect()` from src/client), run inside the load generator; its `latencyMs` is now − captureUs corrected by the ping/pong clock offset (same machine: offset ≈ 0). Capture time is stamped when the test pattern has finished drawing the frame (as a camera stamps a frame when it hands it over), so latency is encode + send + receive.',
         'The other clients are raw framewire/1 clients in the same and, from 300, a second load-generator process.',
       ],
     };

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `framewire` command. Errors end as one line "framewire: E_CODE: message" and a non-zero exit. */
+import os from 'node:os';
 import { isFramewireError } from '../errors.js';
 import { runServe, SERVE_USAGE } from './serve.js';
 import { runView, VIEW_USAGE } from './view.js';
@@ -16,6 +17,10 @@ ${SERVE_USAGE}
 
 ${VIEW_USAGE}
 `;
+
+// JPEG work runs on libuv's pool; more threads than cores only queue and each keeps its own malloc arena.
+// Set before the pool's first use (libuv reads it then); a value from the environment wins.
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(2, os.availableParallelism()));
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
