@@ -18,6 +18,7 @@ import { recordHub } from '../recording/server-recorder.js';
 export const SERVE_USAGE = `framewire serve [options]
   --source SPEC        testpattern (default), camera, camera:DEVICE, file:PATH, url:URL, screen[:DISPLAY], ffmpeg:ARGS
   --loop               loop a file source (default on for files)
+  --no-passthrough     re-encode a JPEG source even for clients at its exact size (default: forward it untouched)
   --host ADDR          listen address (default 0.0.0.0)
   --port N             framewire/1 + tutorial TCP port (default 8880; 0 = any free port)
   --http-port N        browser viewer, MJPEG, snapshot, status, metrics (default 8080; 0 = off)
@@ -50,6 +51,7 @@ export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: Tls
     options: {
       source: { type: 'string' },
       loop: { type: 'boolean', default: true },
+      'no-passthrough': { type: 'boolean', default: false },
       host: { type: 'string' },
       port: { type: 'string' },
       'http-port': { type: 'string' },
@@ -103,6 +105,7 @@ export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: Tls
   const config: ServerConfig = Object.freeze({
     source,
     loop: values.loop ?? true,
+    passthrough: !values['no-passthrough'],
     host: values.host ?? d.host,
     port: intFlag(values.port, 'port', 0, 65535, d.port),
     httpPort: httpPort === 0 ? null : httpPort,

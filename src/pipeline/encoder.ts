@@ -16,8 +16,8 @@ export function canPassThrough(frame: RawFrame, profile: Profile): boolean {
   return frame.format === 'jpeg' && frame.width === profile.width && frame.height === profile.height;
 }
 
-export async function encodeForProfile(frame: RawFrame, profile: Profile): Promise<Buffer> {
-  if (canPassThrough(frame, profile)) return frame.data;
+export async function encodeForProfile(frame: RawFrame, profile: Profile, allowPassthrough = true): Promise<Buffer> {
+  if (allowPassthrough && canPassThrough(frame, profile)) return frame.data;
   try {
     let img =
       frame.format === 'rgb24'

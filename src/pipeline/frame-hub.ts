@@ -87,7 +87,10 @@ export class FrameHub {
   captured = 0;
   lastSourceEvent: SourceEvent | null = null;
 
-  constructor(readonly source: Source) {
+  constructor(
+    readonly source: Source,
+    private readonly options: { passthrough?: boolean } = {},
+  ) {
     this.slackUs = 500_000 / Math.max(1, source.info.fps);
   }
 
@@ -153,7 +156,7 @@ export class FrameHub {
     const release = raw.retain?.();
     let payload: Buffer;
     try {
-      payload = await encodeForProfile(raw, profile);
+      payload = await encodeForProfile(raw, profile, this.options.passthrough ?? true);
     } finally {
       release?.();
     }
@@ -222,7 +225,7 @@ export class FrameHub {
     let payload: Buffer;
     const release = frame.retain?.();
     try {
-      payload = await encodeForProfile(frame, p.profile);
+      payload = await encodeForProfile(frame, p.profile, this.options.passthrough ?? true);
     } catch (e) {
       release?.();
       p.encoding--;

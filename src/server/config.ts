@@ -7,6 +7,8 @@ export interface ServerConfig {
   /** Source spec, e.g. "testpattern", "camera", "file:clip.mp4" (docs/sources.md). */
   readonly source: string;
   readonly loop: boolean;
+  /** Forward a source's JPEG untouched to clients at its exact size (false: always re-encode at the asked quality). */
+  readonly passthrough: boolean;
   readonly host: string;
   /** framewire/1 + tutorial TCP port; 0 picks a free port. */
   readonly port: number;
@@ -36,6 +38,7 @@ export interface ServerConfig {
 export const DEFAULT_SERVER_CONFIG = {
   source: 'testpattern',
   loop: true,
+  passthrough: true,
   host: '0.0.0.0',
   port: 8880,
   httpPort: 8080,

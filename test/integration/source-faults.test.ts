@@ -84,11 +84,27 @@ test('SIGINT to serve releases the source: no orphan ffmpeg process', async (t) 
   try {
     await waitForOutput(p, /view tcp:\/\/127\.0\.0\.1:(\d+)/);
     const children = spawnSync('pgrep', ['-P', String(p.child.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number);
-    assert.ok(children.length >= 1, 'serve runs ffmpeg as its child');
+    assert.ok(children.length >= 1, `serve runs ffmpeg as its child; stderr: ${p.stderr()}`);
     p.child.kill('SIGINT');
-    assert.equal(await within(p.exited, 10_000, 'serve exit'), 0);
+    assert.equal(await within(p.exited, 15_000, 'serve exit'), 0, `exit status; stderr: ${p.stderr()}`);
     for (const pid of children) assert.equal(alive(pid), false, `ffmpeg ${pid} is gone`);
   } finally {
     p.child.kill('SIGKILL');
+  }
+});
+
+test('with passthrough off, a client at the source size gets a re-encode at its asked quality', async (t) => {
+  if (!requireTool(t, 'ffmpeg', ['-version'], 'apt-get install ffmpeg')) return;
+  const source = createSource(parseSourceSpec('ffmpeg:-f lavfi -i testsrc2=size=320x240:rate=30 -c:v mjpeg'), { width: 320, height: 240, fps: 30 }, {});
+  const server = await startTestServer({ passthrough: false, defaults: { width: 320, height: 240, fps: 30, quality: 75 } }, { source });
+  try {
+    const c = await connect(`tcp://127.0.0.1:${server.tcp.port}`, { width: 320, height: 240, quality: 30 });
+    await within(take(c, 5), 10_000, 'frames');
+    const p = server.hub.profileStats().find((s) => s.width === 320)!;
+    assert.equal(p.passedThrough, 0);
+    assert.ok(p.encoded >= 5);
+    await c.close();
+  } finally {
+    await server.close();
   }
 });

@@ -1,0 +1,84 @@
+/**
+ * The optional native JPEG encoder: libjpeg-turbo's TurboJPEG through a small Node-API addon
+ * (native/src/framewire_jpeg.c, built by scripts/build-native.mjs at install/build time when the library is there).
+ * It skips sharp's per-call libvips pipeline set-up, which dominates at video frame sizes.
+ *
+ * `nativeJpeg` is null when the addon is not built, does not load, or FRAMEWIRE_NATIVE_JPEG=0;
+ * `nativeJpegStatus()` says which, for logs. Callers fall back to sharp. See docs/native-encoder.md.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeJpeg {
+  /**
+   * Baseline JPEG, 4:2:0, accurate DCT, from packed RGB24 (`rgb.length === width * height * 3`).
+   * Runs on libuv's thread pool. Rejects with a TypeError/RangeError for bad arguments, an Error for
+   * TurboJPEG failures. The caller must not modify `rgb` until the promise settles.
+   */
+  encodeRgb(rgb: Buffer, width: number, height: number, quality: number): Promise<Buffer>;
+}
+
+interface Addon {
+  encodeRgb(rgb: Buffer, width: number, height: number, quality: number, callback: (err: Error | null, jpeg?: Buffer) => void): void;
+}
+
+/** Path of the built addon, relative to the package root. */
+export const NATIVE_JPEG_ADDON = join('native', 'build', 'Release', 'framewire_jpeg.node');
+
+/** The directory holding framewire's package.json, from src/ (tsx) or dist/ alike; null if not found. */
+function packageRoot(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'framewire') return dir;
+      } catch {
+        // unreadable package.json: keep walking up
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return null;
+    dir = parent;
+  }
+}
+
+function load(): { addon: NativeJpeg | null; status: string } {
+  if (process.env.FRAMEWIRE_NATIVE_JPEG === '0') return { addon: null, status: 'disabled by FRAMEWIRE_NATIVE_JPEG=0' };
+  const root = packageRoot();
+  if (root === null) return { addon: null, status: 'framewire package root not found' };
+  const file = join(root, NATIVE_JPEG_ADDON);
+  if (!existsSync(file)) {
+    return { addon: null, status: `not built (${NATIVE_JPEG_ADDON} missing; install libturbojpeg0-dev, then npm run build)` };
+  }
+  let raw: Addon;
+  try {
+    raw = createRequire(import.meta.url)(file) as Addon;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    return { addon: null, status: `failed to load ${NATIVE_JPEG_ADDON}: ${msg}` };
+  }
+  if (typeof raw?.encodeRgb !== 'function') return { addon: null, status: `${NATIVE_JPEG_ADDON} has no encodeRgb` };
+  const addon: NativeJpeg = {
+    encodeRgb: (rgb, width, height, quality) =>
+      new Promise<Buffer>((resolve, reject) => {
+        try {
+          raw.encodeRgb(rgb, width, height, quality, (err, jpeg) => (err || !jpeg ? reject(err ?? new Error('no output')) : resolve(jpeg)));
+        } catch (e) {
+          reject(e as Error); // argument errors are thrown synchronously by the addon
+        }
+      }),
+  };
+  return { addon, status: 'native libjpeg-turbo' };
+}
+
+const loaded = load();
+
+export const nativeJpeg: NativeJpeg | null = loaded.addon;
+
+/** 'native libjpeg-turbo' when loaded, otherwise why not (for the server's start-up log). */
+export function nativeJpegStatus(): string {
+  return loaded.status;
+}
