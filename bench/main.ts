@@ -23,9 +23,10 @@ import { latency } from './scenarios/latency.js';
 import { profile } from './scenarios/profile.js';
 import { scaling, SCALING_SVG } from './scenarios/scaling.js';
 import { throughput } from './scenarios/throughput.js';
+import { passthrough } from './scenarios/passthrough.js';
 import { tutorial } from './scenarios/tutorial.js';
 
-const SCENARIOS: Scenario[] = [encode, latency, fanoutTcp, fanoutMjpeg, throughput, tutorial, scaling, profile];
+const SCENARIOS: Scenario[] = [encode, latency, fanoutTcp, fanoutMjpeg, throughput, passthrough, tutorial, scaling, profile];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

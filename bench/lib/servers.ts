@@ -25,6 +25,8 @@ export interface FramewireOptions {
   quality: number;
   source?: string;
   http?: boolean;
+  /** Extra `serve` flags, e.g. --no-passthrough. */
+  serveArgs?: string[];
   /** Extra node flags, e.g. --cpu-prof. */
   nodeFlags?: string[];
 }
@@ -48,6 +50,7 @@ export async function startFramewire(o: FramewireOptions): Promise<RunningProc> 
     '--max-clients', '2000',
     '--max-clients-per-address', '2000',
     '--quiet',
+    ...(o.serveArgs ?? []),
   ];
   const c = spawnTracked(process.execPath, args, { cwd: ROOT });
   try {
