@@ -96,3 +96,21 @@ test('the terminal viewer draws the picture and a status line, and q quits', asy
     p.child.kill('SIGKILL');
   }
 });
+
+test('without ffmpeg: a camera source fails with one line saying what to install, the test pattern still serves', async () => {
+  const noFfmpeg = { PATH: '/nonexistent', FFMPEG_PATH: '' };
+  const cam = runCli(['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--source', 'camera'], noFfmpeg);
+  assert.equal(await within(cam.exited, 20_000, 'serve exit'), 1);
+  const lines = cam.stderr().trim().split('\n');
+  assert.equal(lines.length, 1, cam.stderr());
+  assert.match(lines[0]!, /^framewire: E_SOURCE: .*ffmpeg not found: install it \(Debian\/Ubuntu: apt-get install ffmpeg/);
+  const tp = runCli(SERVE.concat(['--http-port', '0']), noFfmpeg);
+  try {
+    const m = await waitForOutput(tp, /view tcp:\/\/127\.0\.0\.1:(\d+)/);
+    const c = await connect(`tcp://127.0.0.1:${m[1]}`);
+    assert.equal((await take(c, 3)).length, 3);
+    await c.close();
+  } finally {
+    tp.child.kill('SIGKILL');
+  }
+});
