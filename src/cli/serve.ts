@@ -13,6 +13,7 @@ import { startServer, type RunningServer } from '../server/server.js';
 import { createSource, parseSourceSpec } from '../sources/spec.js';
 import { loadTlsMaterial, selfSignedTlsMaterial, type TlsMaterial } from '../server/tls-material.js';
 import { intFlag } from './args.js';
+import { encoderDescription } from '../pipeline/encoder.js';
 import { recordHub } from '../recording/server-recorder.js';
 
 export const SERVE_USAGE = `framewire serve [options]
@@ -187,6 +188,7 @@ export async function runServe(argv: string[]): Promise<number> {
   });
   const d = config.defaults;
   const recording = record ? recordHub(server.hub, { width: d.width, height: d.height, quality: d.quality }, d.fps, record.dir, record.segmentSeconds, config.log) : null;
+  config.log.info(encoderDescription());
   process.stdout.write(describeEndpoints(server, tls) + '\n');
   return new Promise<number>((resolve) => {
     let stopping = false;

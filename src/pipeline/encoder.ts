@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { FramewireError } from '../errors.js';
 import type { RawFrame } from '../sources/source.js';
 import type { Profile } from './profile.js';
+import { nativeJpeg, nativeJpegStatus } from './native-jpeg.js';
 
 sharp.cache(false);
 // One thread per encode; parallelism comes from encoding several profiles at once on the pool.
@@ -16,8 +17,22 @@ export function canPassThrough(frame: RawFrame, profile: Profile): boolean {
   return frame.format === 'jpeg' && frame.width === profile.width && frame.height === profile.height;
 }
 
+/** Which JPEG encoder RGB frames at their own size go through, for the start-up log. */
+export function encoderDescription(): string {
+  return nativeJpeg ? `JPEG encoder: native libjpeg-turbo (sharp for resizing)` : `JPEG encoder: sharp (native encoder: ${nativeJpegStatus()})`;
+}
+
 export async function encodeForProfile(frame: RawFrame, profile: Profile, allowPassthrough = true): Promise<Buffer> {
   if (allowPassthrough && canPassThrough(frame, profile)) return frame.data;
+  const sameSize = profile.width === frame.width && profile.height === frame.height;
+  if (nativeJpeg && frame.format === 'rgb24' && sameSize) {
+    // The system's libjpeg-turbo, called directly: no per-call pipeline set-up (docs/native-encoder.md).
+    try {
+      return await nativeJpeg.encodeRgb(frame.data, frame.width, frame.height, profile.quality);
+    } catch (e) {
+      throw new FramewireError('E_SOURCE', `could not encode frame ${frame.seq}: ${String(e)}`, { cause: e });
+    }
+  }
   try {
     let img =
       frame.format === 'rgb24'

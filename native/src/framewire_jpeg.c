@@ -1,0 +1,291 @@
+/*
+ * framewire_jpeg: RGB24 -> baseline JPEG (4:2:0) through libjpeg-turbo's TurboJPEG 2.x API.
+ *
+ *   encodeRgb(rgb: Buffer, width: number, height: number, quality: number,
+ *             callback: (err: Error | null, jpeg?: Buffer) => void): void
+ *
+ * Arguments are checked on the calling thread (TypeError / RangeError thrown synchronously); the compression
+ * runs as Node-API async work on libuv's thread pool. The input Buffer is kept alive by a reference until the
+ * work completes. The JPEG is handed to JS without a copy: a Buffer over TurboJPEG's own output allocation,
+ * released with tjFree when the Buffer is collected.
+ *
+ * TJFLAG_ACCURATEDCT: TurboJPEG 2.x otherwise picks the fast integer DCT below quality 96. With SIMD the
+ * accurate one costs no measurable time here (see native/README.md), and it is what sharp/libvips uses.
+ *
+ * Each pool thread keeps one compressor handle (thread-local) so repeated encodes skip the compressor's
+ * set-up; a handle is destroyed and dropped after any error so a bad state never carries over.
+ */
+#include <node_api.h>
+#include <turbojpeg.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DIM 65535
+#define ERR_LEN 256
+
+typedef struct {
+  napi_async_work work;
+  napi_ref input_ref;   /* keeps the input Buffer alive while the pool thread reads it */
+  napi_ref callback_ref;
+  const unsigned char *rgb;
+  int width;
+  int height;
+  int quality;
+  unsigned char *jpeg; /* tjAlloc'd by TurboJPEG; ownership moves to the JS Buffer on success */
+  unsigned long jpeg_size;
+  char error[ERR_LEN]; /* empty on success */
+} EncodeJob;
+
+#if defined(_MSC_VER)
+#define THREAD_LOCAL __declspec(thread)
+#else
+#define THREAD_LOCAL _Thread_local
+#endif
+
+/* One compressor per libuv pool thread; pool threads live as long as the process. */
+static THREAD_LOCAL tjhandle tls_compressor = NULL;
+
+/* ---------------------------------------------------------------- helpers (JS thread) */
+
+/* Throws `kind` ('T' TypeError, 'R' RangeError, else Error) unless an exception is already pending. */
+static void throw_error(napi_env env, char kind, const char *msg) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return;
+  if (kind == 'T') napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+  else if (kind == 'R') napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+  else napi_throw_error(env, NULL, msg);
+}
+
+#define NAPI_CALL(env, call, what)              \
+  do {                                          \
+    if ((call) != napi_ok) {                    \
+      throw_error((env), 'E', "framewire_jpeg: " what " failed"); \
+      goto fail;                                \
+    }                                           \
+  } while (0)
+
+/* An integer argument in [lo, hi]; throws and returns false otherwise. */
+static bool get_int_arg(napi_env env, napi_value v, const char *name, int lo, int hi, int *out) {
+  napi_valuetype t;
+  char msg[160];
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) {
+    snprintf(msg, sizeof msg, "%s must be a number", name);
+    throw_error(env, 'T', msg);
+    return false;
+  }
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) {
+    throw_error(env, 'E', "framewire_jpeg: reading a number failed");
+    return false;
+  }
+  /* NaN fails both comparisons; the cast is only done once d is known to be in range. */
+  if (!(d >= lo && d <= hi) || d != (double)(int)d) {
+    snprintf(msg, sizeof msg, "%s must be an integer in %d..%d (got %g)", name, lo, hi, d);
+    throw_error(env, 'R', msg);
+    return false;
+  }
+  *out = (int)d;
+  return true;
+}
+
+static void free_jpeg(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  tjFree((unsigned char *)data);
+}
+
+/* Deletes the job's references and work item and frees it (JS thread). Safe on a partly built job. */
+static void free_job(napi_env env, EncodeJob *job) {
+  if (job == NULL) return;
+  if (job->work != NULL) napi_delete_async_work(env, job->work);
+  if (job->input_ref != NULL) napi_delete_reference(env, job->input_ref);
+  if (job->callback_ref != NULL) napi_delete_reference(env, job->callback_ref);
+  if (job->jpeg != NULL) tjFree(job->jpeg);
+  free(job);
+}
+
+/* ---------------------------------------------------------------- pool thread */
+
+static void execute(napi_env env, void *data) {
+  (void)env; /* must not touch JS here */
+  EncodeJob *job = (EncodeJob *)data;
+
+  if (tls_compressor == NULL) {
+    tls_compressor = tjInitCompress();
+    if (tls_compressor == NULL) {
+      snprintf(job->error, ERR_LEN, "tjInitCompress: %s", tjGetErrorStr2(NULL));
+      return;
+    }
+  }
+
+  unsigned char *out = NULL; /* TurboJPEG allocates and grows it */
+  unsigned long size = 0;
+  int rc = tjCompress2(tls_compressor, job->rgb, job->width, 0 /* pitch = width * 3 */, job->height, TJPF_RGB,
+                       &out, &size, TJSAMP_420, job->quality, TJFLAG_ACCURATEDCT);
+  if (rc != 0) {
+    snprintf(job->error, ERR_LEN, "tjCompress2: %s", tjGetErrorStr2(tls_compressor));
+    if (out != NULL) tjFree(out);
+    /* Start the next encode on this thread from a fresh compressor. */
+    tjDestroy(tls_compressor);
+    tls_compressor = NULL;
+    return;
+  }
+  if (out == NULL || size == 0) {
+    snprintf(job->error, ERR_LEN, "tjCompress2 produced no output");
+    if (out != NULL) tjFree(out);
+    return;
+  }
+  job->jpeg = out;
+  job->jpeg_size = size;
+}
+
+/* ---------------------------------------------------------------- back on the JS thread */
+
+static void complete(napi_env env, napi_status status, void *data) {
+  EncodeJob *job = (EncodeJob *)data;
+  napi_value argv[2] = {NULL, NULL};
+  napi_value cb, undefined;
+  int argc = 1;
+
+  if (napi_get_reference_value(env, job->callback_ref, &cb) != napi_ok || cb == NULL ||
+      napi_get_undefined(env, &undefined) != napi_ok) {
+    free_job(env, job); /* the environment is going away; nobody to tell */
+    return;
+  }
+
+  const char *errmsg = NULL;
+  if (status == napi_cancelled) errmsg = "framewire_jpeg: encode cancelled";
+  else if (status != napi_ok) errmsg = "framewire_jpeg: async work failed";
+  else if (job->error[0] != '\0') errmsg = job->error;
+
+  if (errmsg == NULL) {
+    napi_value buf;
+    /* Zero-copy: the Buffer takes ownership of TurboJPEG's allocation. */
+    if (napi_create_external_buffer(env, job->jpeg_size, job->jpeg, free_jpeg, NULL, &buf) == napi_ok) {
+      job->jpeg = NULL; /* owned by the Buffer now, freed by free_jpeg */
+    } else {
+      /* External buffers can be refused (e.g. runtimes with a V8 sandbox): fall back to one copy. */
+      bool pending = false;
+      if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+        napi_value ignored;
+        napi_get_and_clear_last_exception(env, &ignored);
+      }
+      void *copy_data;
+      if (napi_create_buffer_copy(env, job->jpeg_size, job->jpeg, &copy_data, &buf) != napi_ok) {
+        errmsg = "framewire_jpeg: could not allocate the output Buffer";
+      }
+    }
+    if (errmsg == NULL) {
+      napi_get_null(env, &argv[0]);
+      argv[1] = buf;
+      argc = 2;
+    }
+  }
+  if (errmsg != NULL) {
+    napi_value msg;
+    if (napi_create_string_utf8(env, errmsg, NAPI_AUTO_LENGTH, &msg) != napi_ok ||
+        napi_create_error(env, NULL, msg, &argv[0]) != napi_ok) {
+      free_job(env, job);
+      return;
+    }
+    argc = 1;
+  }
+
+  /* Free first: the callback may throw (which Node reports as an uncaught exception), and nothing below needs job. */
+  free_job(env, job);
+  napi_value result;
+  napi_call_function(env, undefined, cb, (size_t)argc, argv, &result);
+}
+
+/* ---------------------------------------------------------------- encodeRgb */
+
+static napi_value encode_rgb(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  EncodeJob *job = NULL;
+
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    throw_error(env, 'E', "framewire_jpeg: reading arguments failed");
+    return NULL;
+  }
+  if (argc < 5) {
+    throw_error(env, 'T', "encodeRgb(rgb, width, height, quality, callback) needs 5 arguments");
+    return NULL;
+  }
+
+  bool is_buffer = false;
+  if (napi_is_buffer(env, argv[0], &is_buffer) != napi_ok || !is_buffer) {
+    throw_error(env, 'T', "rgb must be a Buffer of width*height*3 bytes (RGB24)");
+    return NULL;
+  }
+  int width, height, quality;
+  if (!get_int_arg(env, argv[1], "width", 1, MAX_DIM, &width)) return NULL;
+  if (!get_int_arg(env, argv[2], "height", 1, MAX_DIM, &height)) return NULL;
+  if (!get_int_arg(env, argv[3], "quality", 1, 100, &quality)) return NULL;
+
+  napi_valuetype t;
+  if (napi_typeof(env, argv[4], &t) != napi_ok || t != napi_function) {
+    throw_error(env, 'T', "callback must be a function");
+    return NULL;
+  }
+
+  void *data = NULL;
+  size_t length = 0;
+  if (napi_get_buffer_info(env, argv[0], &data, &length) != napi_ok) {
+    throw_error(env, 'E', "framewire_jpeg: reading the rgb Buffer failed");
+    return NULL;
+  }
+  size_t expected = (size_t)width * (size_t)height * 3u; /* <= 65535^2*3, fits a 64-bit size_t */
+  if (length != expected) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "rgb Buffer is %zu bytes but %dx%d RGB24 needs %zu (width*height*3)", length, width,
+             height, expected);
+    throw_error(env, 'R', msg);
+    return NULL;
+  }
+  /* tjBufSize's worst case must be representable; also rejects sizes TurboJPEG itself would refuse. */
+  if (tjBufSize(width, height, TJSAMP_420) == (unsigned long)-1) {
+    throw_error(env, 'R', "width x height is too large for TurboJPEG");
+    return NULL;
+  }
+
+  job = (EncodeJob *)calloc(1, sizeof *job);
+  if (job == NULL) {
+    throw_error(env, 'E', "framewire_jpeg: out of memory");
+    return NULL;
+  }
+  job->rgb = (const unsigned char *)data;
+  job->width = width;
+  job->height = height;
+  job->quality = quality;
+
+  napi_value resource_name;
+  NAPI_CALL(env, napi_create_reference(env, argv[0], 1, &job->input_ref), "napi_create_reference(rgb)");
+  NAPI_CALL(env, napi_create_reference(env, argv[4], 1, &job->callback_ref), "napi_create_reference(callback)");
+  NAPI_CALL(env, napi_create_string_utf8(env, "framewire:jpeg", NAPI_AUTO_LENGTH, &resource_name),
+            "napi_create_string_utf8");
+  NAPI_CALL(env, napi_create_async_work(env, NULL, resource_name, execute, complete, job, &job->work),
+            "napi_create_async_work");
+  NAPI_CALL(env, napi_queue_async_work(env, job->work), "napi_queue_async_work");
+  return NULL;
+
+fail:
+  free_job(env, job);
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- module */
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value fn;
+  if (napi_create_function(env, "encodeRgb", NAPI_AUTO_LENGTH, encode_rgb, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "encodeRgb", fn) != napi_ok) {
+    throw_error(env, 'E', "framewire_jpeg: could not export encodeRgb");
+    return NULL;
+  }
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
