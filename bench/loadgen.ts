@@ -1,7 +1,8 @@
 /**
  * Load generator: N clients from one process, each reading every byte the server sends.
  *
- *   node --import tsx bench/loadgen.ts --mode fw|mjpeg|gst-multipart|seed --port P --clients N
+ *   node --import tsx bench/loadgen.ts --mode fw|lib|mjpeg|gst-multipart|seed --port P --clients N
+ *   (lib: every client is the library's connect(), as a user's program would be)
  *        [--warmup S] [--duration S] [--latency none|raw|lib] [--width W --height H --fps F --quality Q]
  *        [--path /stream.mjpg] [--boundary B] [--threshold 29.5] [--wait-start] [--max-seconds S]
  *
@@ -49,7 +50,7 @@ const { values: a } = parseArgs({
 });
 
 const mode = a.mode!;
-if (!['fw', 'mjpeg', 'gst-multipart', 'seed'].includes(mode)) fatal(`unknown --mode ${mode}`);
+if (!['fw', 'lib', 'mjpeg', 'gst-multipart', 'seed'].includes(mode)) fatal(`unknown --mode ${mode}`);
 const host = a.host!;
 const port = Number(a.port);
 if (!(port > 0)) fatal('--port is required');
@@ -295,6 +296,7 @@ const startSeed: Starter = (c) =>
   });
 
 function starterFor(i: number): Starter {
+  if (mode === 'lib') return startLib;
   if (mode === 'fw') return i === 0 && latencyMode === 'lib' ? startLib : startFw;
   if (mode === 'mjpeg') return startMultipart(true);
   if (mode === 'gst-multipart') return startMultipart(false);

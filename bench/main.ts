@@ -24,9 +24,10 @@ import { profile } from './scenarios/profile.js';
 import { scaling, SCALING_SVG } from './scenarios/scaling.js';
 import { throughput } from './scenarios/throughput.js';
 import { passthrough } from './scenarios/passthrough.js';
+import { library } from './scenarios/library.js';
 import { tutorial } from './scenarios/tutorial.js';
 
-const SCENARIOS: Scenario[] = [encode, latency, fanoutTcp, fanoutMjpeg, throughput, passthrough, tutorial, scaling, profile];
+const SCENARIOS: Scenario[] = [encode, latency, library, fanoutTcp, fanoutMjpeg, throughput, passthrough, tutorial, scaling, profile];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

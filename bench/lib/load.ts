@@ -9,7 +9,7 @@ import { ROOT } from './servers.js';
 import { percentile } from './stats.js';
 
 export interface LoadSpec {
-  mode: 'fw' | 'mjpeg' | 'gst-multipart' | 'seed';
+  mode: 'fw' | 'lib' | 'mjpeg' | 'gst-multipart' | 'seed';
   port: number;
   clients: number;
   warmupS: number;
