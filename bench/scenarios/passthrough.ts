@@ -19,7 +19,7 @@ export const passthrough: Scenario = {
     const rows: string[][] = [];
     const notes: string[] = [];
     if (!ctx.tools.ffmpeg.ok) {
-      return { title: '6. Passthrough vs re-encode (file source)', tables: [], notes: ['ffmpeg missing: apt-get install ffmpeg'] };
+      return { title: '5b. Passthrough vs re-encode (file source)', tables: [], notes: ['ffmpeg missing: apt-get install ffmpeg'] };
     }
     for (const [width, height] of ctx.smoke ? SIZES.slice(0, 1) : SIZES) {
       const m = await makeMjpeg(ctx.tmp, width, height, 30, 80, ctx.smoke ? 60 : 150);
@@ -48,7 +48,7 @@ export const passthrough: Scenario = {
     }
     notes.push('Server CPU (main thread and thread pool) per delivered frame, from /proc over the measurement window; ffmpeg reads the file with -c:v copy in both runs and is a separate process, not counted.');
     return {
-      title: '6. Passthrough vs re-encode (file source, one client at the source size)',
+      title: '5b. Passthrough vs re-encode (file source, one client at the source size)',
       tables: [{ headers: ['size', 'mean JPEG', 'passthrough µs / frame', 're-encode µs / frame', 'passthrough / re-encode'], rows }],
       notes,
     };
