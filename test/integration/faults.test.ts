@@ -137,3 +137,23 @@ test('SIGTERM under load: every client gets a goodbye and the server exits 0', a
     p.child.kill('SIGKILL');
   }
 });
+
+test('a tutorial-format client that stops reading is closed once a write stalls past the idle timeout', async () => {
+  const server = await startTestServer({ idleTimeoutMs: 1000, defaults: { width: 640, height: 360, fps: 30, quality: 90 } });
+  try {
+    const s = await rawConnect(server.tcp.port);
+    s.on('error', () => {});
+    s.write(Buffer.from([0x87, 0x03, 0, 0, 0x80, 0x02, 0x68, 0x01])); // 888+15 fps, 640x360
+    s.pause(); // never read: the kernel buffers fill, then the server's write stalls
+    const registered = () => server.registry.list().some((c) => c.protocol === 'tutorial');
+    const until = async (cond: () => boolean) => {
+      while (!cond()) await new Promise((r) => setTimeout(r, 50));
+    };
+    await within(until(registered), 5000, 'tutorial client streaming');
+    // A paused socket never reads up to the server's FIN, so watch the server side.
+    await within(until(() => !registered()), 30_000, 'stalled tutorial client dropped by the server');
+    s.destroy();
+  } finally {
+    await server.close();
+  }
+});

@@ -20,6 +20,9 @@ export class TutorialSession {
   private closed = false;
   /** The first bytes looked like a tutorial hello; the rest of it must follow in time too (slow-loris). */
   private handshakeTimer: NodeJS.Timeout | null;
+  /** Tutorial clients never send after the hello, so a stall shows as a frame write that never completes. */
+  private stallTimer: NodeJS.Timeout | null = null;
+  private writeStartedMs = 0;
   private readonly slot: NewestFrameSlot;
   private readonly onWritten = (): void => {
     this.writing = false;
@@ -35,6 +38,7 @@ export class TutorialSession {
       ready: () => !this.writing && !socket.destroyed && socket.writable,
       send: (f) => {
         this.writing = true;
+        this.writeStartedMs = Date.now();
         socket.write(f.tutorialMessage(), this.onWritten);
       },
     });
@@ -64,6 +68,14 @@ export class TutorialSession {
       });
       this.record.profile = this.sub.profile;
       this.record.fps = g.fps;
+      const idle = config.idleTimeoutMs;
+      this.stallTimer = setInterval(() => {
+        if (this.writing && Date.now() - this.writeStartedMs > idle) {
+          config.log.info(`E_TIMEOUT: tutorial client ${this.address} took no data for ${idle} ms`);
+          this.end();
+        }
+      }, Math.max(50, Math.floor(idle / 3)));
+      this.stallTimer.unref();
       config.log.info(`tutorial client ${this.address} streaming ${g.width}x${g.height}@${g.fps} q${g.quality}`);
     } catch (e) {
       const err = e instanceof FramewireError ? e : new FramewireError('E_MALFORMED', String(e));
@@ -84,6 +96,8 @@ export class TutorialSession {
 
   onClosed(): void {
     this.clearHandshakeTimer();
+    if (this.stallTimer) clearInterval(this.stallTimer);
+    this.stallTimer = null;
     this.closed = true;
     this.sub?.cancel();
     this.sub = null;
@@ -100,6 +114,7 @@ export class TutorialSession {
     if (this.closed) return;
     this.onClosed();
     this.socket.end();
+    // A stalled peer never drains what end() must flush first.
     setTimeout(() => this.socket.destroy(), 2000).unref();
   }
 }
