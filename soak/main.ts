@@ -16,7 +16,8 @@ function rssMb(pid: number): number {
 }
 const fds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
-const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+// The compiled server, as users run it (npm run soak builds first).
+const server = spawn(process.execPath, ['dist/cli/main.js', 'serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
 const port = await new Promise<number>((resolve, reject) => {
   let out = '';
   server.stdout.on('data', (d: Buffer) => {
