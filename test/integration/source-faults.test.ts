@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../../src/client/client.js';
 import { FfmpegSource } from '../../src/sources/ffmpeg/ffmpeg-source.js';
+import { httpTransport } from '../../src/server/http/http-transport.js';
 import { createSource, parseSourceSpec } from '../../src/sources/spec.js';
 import type { StatusMessage } from '../../src/protocol/messages.js';
 import { take } from '../helpers/client.js';
@@ -106,5 +107,30 @@ test('with passthrough off, a client at the source size gets a re-encode at its 
     await c.close();
   } finally {
     await server.close();
+  }
+});
+
+test('url: source: an MJPEG HTTP stream (here another framewire, like an IP camera) is relayed byte for byte', async (t) => {
+  if (!requireTool(t, 'ffmpeg', ['-version'], 'apt-get install ffmpeg')) return;
+  const camera = await startTestServer({ httpPort: 0, defaults: { width: 320, height: 240, fps: 30, quality: 70 } }, { extras: [httpTransport()] });
+  try {
+    const url = `http://127.0.0.1:${camera.extras[0]!.port}/stream.mjpg`;
+    const source = createSource(parseSourceSpec(`url:${url}`), { width: 320, height: 240, fps: 30 }, {});
+    const relay = await startTestServer({ defaults: { width: 320, height: 240, fps: 30, quality: 70 } }, { source });
+    try {
+      const direct = await connect(`tcp://127.0.0.1:${camera.tcp.port}`, { width: 320, height: 240, quality: 70 });
+      const viaRelay = await connect(`tcp://127.0.0.1:${relay.tcp.port}`, { width: 320, height: 240 });
+      const [a, b] = await within(Promise.all([take(direct, 60), take(viaRelay, 10)]), 20_000, 'frames from both');
+      // The relay forwards the upstream JPEGs untouched: each of its frames is one the camera sent.
+      const upstream = new Set(a.map((f) => Buffer.from(f.jpeg).toString('base64')));
+      const matched = b.filter((f) => upstream.has(Buffer.from(f.jpeg).toString('base64'))).length;
+      assert.ok(matched >= 5, `${matched} of 10 relayed frames are byte-identical to upstream frames`);
+      assert.ok(relay.hub.profileStats()[0]!.passedThrough >= 10);
+      await Promise.all([direct.close(), viaRelay.close()]);
+    } finally {
+      await relay.close();
+    }
+  } finally {
+    await camera.close();
   }
 });
