@@ -94,6 +94,18 @@ let measuring = false;
 const latencies: number[] = [];
 const clients: Client[] = [];
 
+/** Record a socket's failure and close on its client record; resolve when it closes. */
+function watchSocket(c: Client, s: net.Socket, resolve: () => void): void {
+  s.on('error', (e) => {
+    c.failed ??= e.message;
+  });
+  s.on('close', () => {
+    c.open = false;
+    c.failed ??= 'closed';
+    resolve();
+  });
+}
+
 function newClient(): Client {
   return { frames: 0, bytes: 0, framesAt0: 0, bytesAt0: 0, open: false, ready: false, failed: null, socket: null };
 }
@@ -134,14 +146,7 @@ const startFw: Starter = (c, measured) =>
         s.destroy();
       }
     });
-    s.on('error', (e) => {
-      c.failed ??= e.message;
-    });
-    s.on('close', () => {
-      c.open = false;
-      c.failed ??= 'closed';
-      resolve();
-    });
+    watchSocket(c, s, resolve);
   });
 
 const startLib: Starter = async (c) => {
@@ -256,14 +261,7 @@ const startMultipart = (http: boolean): Starter => (c, measured) =>
       } else ready();
     });
     s.on('data', read);
-    s.on('error', (e) => {
-      c.failed ??= e.message;
-    });
-    s.on('close', () => {
-      c.open = false;
-      c.failed ??= 'closed';
-      resolve();
-    });
+    watchSocket(c, s, resolve);
   });
 
 const startSeed: Starter = (c) =>
@@ -285,14 +283,7 @@ const startSeed: Starter = (c) =>
         s.destroy();
       }
     });
-    s.on('error', (e) => {
-      c.failed ??= e.message;
-    });
-    s.on('close', () => {
-      c.open = false;
-      c.failed ??= 'closed';
-      resolve();
-    });
+    watchSocket(c, s, resolve);
   });
 
 function starterFor(i: number): Starter {

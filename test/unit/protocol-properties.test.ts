@@ -84,13 +84,7 @@ const messageArb: fc.Arbitrary<Message> = fc.oneof(
 );
 
 function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return Buffer.concat(parts);
 }
 
 /** Split `bytes` at the given cut points (taken modulo length+1, duplicates allowed → empty chunks). */
