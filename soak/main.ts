@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { createServer, type AddressInfo } from 'node:net';
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, out: { type: 'string', default: 'docs/soak.md' } } });
 const seconds = Math.round(Number(values.minutes) * 60);
@@ -17,7 +18,24 @@ function rssMb(pid: number): number {
 const fds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
 // The compiled server, as users run it (npm run soak builds first).
-const server = spawn(process.execPath, ['dist/cli/main.js', 'serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const httpPort = await new Promise<number>((resolve) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const p = (s.address() as AddressInfo).port;
+    s.close(() => resolve(p));
+  });
+});
+const server = spawn(process.execPath, ['dist/cli/main.js', 'serve', '--host', '127.0.0.1', '--port', '0', '--http-port', String(httpPort), '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+
+/** The server's own view of its memory (/api/status), to tell the V8 heap from buffers from the allocator. */
+async function serverMemory(): Promise<{ heapUsed: number; heapTotal: number; external: number }> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${httpPort}/api/status`);
+    const j = (await r.json()) as { memoryMb: { heapUsed: number; heapTotal: number; external: number } };
+    return j.memoryMb;
+  } catch {
+    return { heapUsed: NaN, heapTotal: NaN, external: NaN };
+  }
+}
 const port = await new Promise<number>((resolve, reject) => {
   let out = '';
   server.stdout.on('data', (d: Buffer) => {
@@ -30,7 +48,7 @@ const port = await new Promise<number>((resolve, reject) => {
 const baseFds = fds(server.pid!);
 console.log(`soak: ${seconds} s, server pid ${server.pid} on port ${port}, ${baseFds} fds at start`);
 const load = spawn(process.execPath, ['--import', 'tsx', 'soak/clients.ts', '--port', String(port), '--seconds', String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
-const samples: { s: number; rss: number; fds: number; frames: number; dropped: number; connects: number; stalls: number; fpsMin: number }[] = [];
+const samples: { s: number; rss: number; heapUsed: number; heapTotal: number; external: number; fds: number; frames: number; dropped: number; connects: number; stalls: number; fpsMin: number }[] = [];
 const t0 = Date.now();
 let last = { frames: 0, dropped: 0, connects: 0, stalls: 0, steadyFpsMin: 0 };
 load.stdout.on('data', (d: Buffer) => {
@@ -42,8 +60,9 @@ load.stdout.on('data', (d: Buffer) => {
     }
   }
 });
-const sampler = setInterval(() => {
-  const s = { s: Math.round((Date.now() - t0) / 1000), rss: rssMb(server.pid!), fds: fds(server.pid!), frames: last.frames, dropped: last.dropped, connects: last.connects, stalls: last.stalls, fpsMin: last.steadyFpsMin };
+const sampler = setInterval(async () => {
+  const mem = await serverMemory();
+  const s = { s: Math.round((Date.now() - t0) / 1000), rss: rssMb(server.pid!), ...mem, fds: fds(server.pid!), frames: last.frames, dropped: last.dropped, connects: last.connects, stalls: last.stalls, fpsMin: last.steadyFpsMin };
   samples.push(s);
   console.log(JSON.stringify(s));
 }, 10_000);
@@ -59,7 +78,7 @@ const warm = samples.filter((s) => s.s >= warmUpS);
 const rss = warm.map((s) => s.rss);
 const mid = rss.length ? rss[Math.floor(rss.length / 2)]! : NaN;
 const spread = rss.length ? ((Math.max(...rss) - Math.min(...rss)) / mid) * 100 : NaN;
-const table = samples.map((s) => `| ${s.s} | ${s.rss.toFixed(1)} | ${s.fds} | ${s.frames} | ${s.dropped} | ${s.connects} | ${s.stalls} | ${s.fpsMin?.toFixed?.(1) ?? ''} |`).join('\n');
+const table = samples.map((s) => `| ${s.s} | ${s.rss.toFixed(1)} | ${s.heapUsed} / ${s.heapTotal} | ${s.external} | ${s.fds} | ${s.frames} | ${s.dropped} | ${s.connects} | ${s.stalls} | ${s.fpsMin?.toFixed?.(1) ?? ''} |`).join('\n');
 const md = `# Soak run
 
 Command: \`npm run soak -- --minutes ${values.minutes}\` on ${new Date().toISOString().slice(0, 10)}.
@@ -69,8 +88,8 @@ connecting, stalling (no reads, no acks) and leaving at random.
 - RSS after the ${warmUpS} s warm-up: ${Math.min(...rss).toFixed(1)}–${Math.max(...rss).toFixed(1)} MB (spread ${spread.toFixed(1)} % of the median; target ±5 %)
 - file descriptors: ${baseFds} at start, ${endFds} after the load left (target: back to the start value)
 
-| s | RSS MB | fds | frames (all clients) | dropped (library, steady clients) | connects | stalls | min steady fps |
-| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| s | RSS MB | V8 heap used / total MB | external MB | fds | frames (all clients) | dropped (library, steady clients) | connects | stalls | min steady fps |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${table}
 `;
 writeFileSync(values.out!, md);

@@ -82,6 +82,7 @@ describe('without a token', () => {
       assert.deepEqual([s.source.width, s.source.height, s.source.fps, s.source.state], [640, 360, 30, 'running']);
       assert.equal(typeof s.uptimeSeconds, 'number');
       assert.ok(s.uptimeSeconds >= 0);
+      assert.ok(s.memoryMb.rss > 0 && s.memoryMb.heapUsed > 0 && s.memoryMb.heapUsed <= s.memoryMb.heapTotal, 'memory breakdown');
       assert.ok(s.framesCaptured > 0);
       const p = s.profiles.find((x) => x.width === 320 && x.height === 180);
       assert.ok(p, JSON.stringify(s.profiles));

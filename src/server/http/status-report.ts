@@ -6,6 +6,8 @@ import type { ServerContext } from '../framewire-session.js';
 export interface StatusReport {
   source: { description: string; width: number; height: number; fps: number; state: 'running' | 'lost' };
   uptimeSeconds: number;
+  /** The server process's memory, MB: resident, V8 heap used and total, and memory outside the heap (buffers). */
+  memoryMb: { rss: number; heapUsed: number; heapTotal: number; external: number };
   framesCaptured: number;
   profiles: ProfileStats[];
   clients: ClientInfo[];
@@ -23,8 +25,15 @@ export function statusReport(ctx: ServerContext, startedAtMs: number): StatusRep
       state: hub.lastSourceEvent?.kind === 'lost' ? 'lost' : 'running',
     },
     uptimeSeconds: Math.round((Date.now() - startedAtMs) / 100) / 10,
+    memoryMb: memoryMb(),
     framesCaptured: hub.captured,
     profiles: hub.profileStats(),
     clients: registry.list(),
   };
+}
+
+function memoryMb(): StatusReport['memoryMb'] {
+  const m = process.memoryUsage();
+  const mb = (x: number): number => Math.round((x / 2 ** 20) * 10) / 10;
+  return { rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external) };
 }
