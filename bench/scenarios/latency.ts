@@ -34,7 +34,7 @@ export const latency: Scenario = {
       tables: [{ headers: ['other clients', 'p50 ms', 'p99 ms', 'samples', 'encode ms (sect. 1)', 'p50 − encode ms', 'p99 / p50', 'server CPU %'], rows }],
       notes: [
         'The measured client is the library client (`connect()` from src/client), run inside the load generator; its `latencyMs` is now − captureUs corrected by the ping/pong clock offset (same machine: offset ≈ 0). Capture time is stamped when the test pattern has finished drawing the frame (as a camera stamps a frame when it hands it over), so latency is encode + send + receive.',
-        "Why p50 \u2212 encode is about 1 ms: after the encode come the hand-off from the pool thread to the event loop, one loopback write and the client's read of an 84 KB frame. It measures 1.0\u20131.1 ms here, so the target of encode + 1 ms sits at the edge and flips with noise (3.75 ms against 3.75 ms in this run, counted as not met).",
+        "Why p50 − encode is about 1 ms: after the encode come the hand-off from the pool thread to the event loop, one loopback write and the client's read of an 84 KB frame. It measures 1.0–1.1 ms here, so the target of encode + 1 ms sits at the edge and flips with noise.",
         'The other clients are raw framewire/1 clients in the same and, from 300, a second load-generator process.',
       ],
     };
