@@ -48,7 +48,8 @@ async function main(): Promise<number> {
   const smoke = values.smoke ?? false;
   const only = values.only ? values.only.split(',').map((s) => s.trim()) : null;
   for (const n of only ?? []) if (!SCENARIOS.some((s) => s.name === n)) throw new Error(`unknown scenario ${n} (${SCENARIOS.map((s) => s.name).join(', ')})`);
-  const outFile = path.resolve(values.out ?? path.join(ROOT, 'docs', 'benchmarks.md'));
+  // A smoke run proves the bench works; it must not replace the measured report in docs/.
+  const outFile = path.resolve(values.out ?? (smoke ? path.join(ROOT, 'bench-results', 'benchmarks-smoke.md') : path.join(ROOT, 'docs', 'benchmarks.md')));
   const startedAt = new Date();
   const t0 = performance.now();
   const log = (msg: string): void => {

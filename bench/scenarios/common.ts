@@ -1,5 +1,5 @@
 /** Helpers the fan-out scenarios share: server runs by key, the GStreamer reference, the MJPEG media. */
-import { memo, type BenchContext } from '../lib/context.js';
+import { errorText, memo, type BenchContext } from '../lib/context.js';
 import { runLoad, type LoadSpec, type RunResult } from '../lib/load.js';
 import { makeMjpeg } from '../lib/media.js';
 import { startFramewire, startGstreamer, type FramewireOptions } from '../lib/servers.js';
@@ -27,6 +27,16 @@ export async function framewireRun(ctx: BenchContext, key: string, server: Frame
     return r;
   } finally {
     await srv.stop();
+  }
+}
+
+/** The GStreamer reference run for n clients, or the text saying why there is none. */
+export async function gstReference(ctx: BenchContext, n: number): Promise<{ ref: RunResult | null; refText: string }> {
+  if (!ctx.tools.gstreamer.ok || !ctx.tools.ffmpeg.ok) return { ref: null, refText: 'missing (GStreamer/ffmpeg)' };
+  try {
+    return { ref: await gstRun(ctx, n), refText: '' };
+  } catch (e) {
+    return { ref: null, refText: `failed: ${errorText(e)}` };
   }
 }
 

@@ -3,7 +3,7 @@ import http from 'node:http';
 import { errorText, type BenchContext, type Scenario, type Section } from '../lib/context.js';
 import type { RunResult } from '../lib/load.js';
 import { startFramewire } from '../lib/servers.js';
-import { FANOUT_HEADERS, fanoutRow, framewireRun, gstRun, HD, media720 } from './common.js';
+import { FANOUT_HEADERS, fanoutRow, framewireRun, gstReference, HD, media720 } from './common.js';
 
 /** Does this tree serve /stream.mjpg? Start a server and ask (headers only). */
 async function mjpegAvailable(): Promise<string | null> {
@@ -40,15 +40,7 @@ export const fanoutMjpeg: Scenario = {
     const rows: string[][] = [];
     const m = ctx.tools.ffmpeg.ok ? await media720(ctx) : null;
     for (const n of ctx.smoke ? [20] : [100, 400]) {
-      let ref: RunResult | null = null;
-      let refText = 'missing (GStreamer/ffmpeg)';
-      if (ctx.tools.gstreamer.ok && ctx.tools.ffmpeg.ok) {
-        try {
-          ref = await gstRun(ctx, n);
-        } catch (e) {
-          refText = `failed: ${errorText(e)}`;
-        }
-      }
+      const { ref, refText } = await gstReference(ctx, n);
       let fw: RunResult | string;
       try {
         fw = await framewireRun(ctx, `fw-mjpeg:${n}`, { ...HD, http: true }, { mode: 'mjpeg', clients: n });

@@ -1,7 +1,7 @@
 /** 3. fan-out over framewire/1 TCP vs GStreamer tcpserversink serving the same JPEGs. */
 import { errorText, type BenchContext, type Scenario, type Section } from '../lib/context.js';
 import type { RunResult } from '../lib/load.js';
-import { FANOUT_HEADERS, fanoutRow, framewireRun, gstRun, HD, media720 } from './common.js';
+import { FANOUT_HEADERS, fanoutRow, framewireRun, gstReference, HD, media720 } from './common.js';
 
 export function tcpCounts(ctx: BenchContext): number[] {
   return ctx.smoke ? [20] : [100, 300, 400, 800];
@@ -14,16 +14,7 @@ export const fanoutTcp: Scenario = {
     const notes: string[] = [];
     const m = ctx.tools.ffmpeg.ok ? await media720(ctx) : null;
     for (const n of tcpCounts(ctx)) {
-      let ref: RunResult | null = null;
-      let refText = '';
-      if (!ctx.tools.gstreamer.ok || !ctx.tools.ffmpeg.ok) refText = 'missing (GStreamer/ffmpeg)';
-      else {
-        try {
-          ref = await gstRun(ctx, n);
-        } catch (e) {
-          refText = `failed: ${errorText(e)}`;
-        }
-      }
+      const { ref, refText } = await gstReference(ctx, n);
       let fw: RunResult | string;
       try {
         fw = await framewireRun(ctx, `fw-tcp:${n}`, { ...HD }, { mode: 'fw', clients: n });

@@ -56,6 +56,7 @@ export const scaling: Scenario = {
       xs,
     );
     const file = path.join(path.dirname(ctx.outFile), SCALING_SVG);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, svg);
     ctx.extraFiles.push(file);
     return {

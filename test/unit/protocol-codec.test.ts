@@ -3,6 +3,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { codeOf } from '../helpers/errors.js';
 import { encodeFrameHeader, encodeMessage } from '../../src/protocol/encode.js';
 import { MessageDecoder, checkEnvelope, parseBody } from '../../src/protocol/decoder.js';
 import {
@@ -13,7 +14,6 @@ import {
   MAX_TOKEN_BYTES,
   MessageType,
 } from '../../src/protocol/constants.js';
-import { FramewireError } from '../../src/errors.js';
 import type { Message } from '../../src/protocol/messages.js';
 import { messageToJson, readVectorBytes, toHex } from '../vectors/vectors.js';
 
@@ -24,15 +24,6 @@ function decodeOne(bytes: Uint8Array): Message {
   return r.messages[0]!;
 }
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof FramewireError, `threw ${String(e)}`);
-    return e.code;
-  }
-  return 'no error';
-}
 
 describe('encoder text limits', () => {
   it('reason texts longer than 1024 UTF-8 bytes are cut at 1024 bytes, never thrown', () => {

@@ -3,6 +3,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { codeOf } from '../helpers/errors.js';
 import fc from 'fast-check';
 import {
   SEED_FPS_OFFSET,
@@ -22,15 +23,6 @@ import { fromHex, loadIndex, readVectorBytes, toHex } from '../vectors/vectors.j
 
 const vectors = loadIndex();
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof FramewireError, `threw ${String(e)}`);
-    return e.code;
-  }
-  return 'no error';
-}
 
 function seedHelloBytes(raw: number, width = 640, height = 480): Uint8Array {
   const b = new Uint8Array(8);
