@@ -53,28 +53,22 @@ export class FramewireSession {
   private sub: Subscription | null = null;
   private record: ClientRecord | null = null;
   private readonly slot: NewestFrameSlot;
-  private writing = false;
   /** Sequence numbers sent and not yet acknowledged, oldest first. */
   private readonly inFlight: number[] = [];
   private lastHeardMs = Date.now();
   private handshakeTimer: NodeJS.Timeout | null;
   private idleTimer: NodeJS.Timeout | null = null;
   private pingId = 0;
-  private readonly onWritten = (): void => {
-    this.writing = false;
-    this.slot.kick();
-  };
 
   constructor(
     private readonly transport: SessionTransport,
     private readonly ctx: ServerContext,
   ) {
     this.slot = new NewestFrameSlot({
-      ready: () => !this.writing && this.inFlight.length < this.ctx.config.window && this.transport.isOpen(),
-      send: (f) => {
-        this.writing = true;
+      ready: () => this.inFlight.length < this.ctx.config.window && this.transport.isOpen(),
+      send: (f, done) => {
         this.inFlight.push(f.seq);
-        this.transport.sendFrame(f, this.onWritten);
+        this.transport.sendFrame(f, done);
       },
     });
     this.handshakeTimer = setTimeout(

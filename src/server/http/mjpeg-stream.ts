@@ -6,7 +6,6 @@
  */
 import type http from 'node:http';
 import { toFramewireError } from '../../errors.js';
-import type { EncodedFrame } from '../../pipeline/encoded-frame.js';
 import { grantParams } from '../../pipeline/profile.js';
 import type { StreamParams } from '../../protocol/messages.js';
 import type { ClientRecord } from '../client-registry.js';
@@ -47,20 +46,11 @@ export function mjpegStreams(ctx: ServerContext): MjpegStreams {
       return;
     }
 
-    let writing = false;
-    let writeStartedMs = 0;
-    const open = (): boolean => !res.destroyed && !res.writableEnded;
-    const onWritten = (): void => {
-      writing = false;
-      slot.kick();
-    };
-    const slot: NewestFrameSlot = new NewestFrameSlot({
-      ready: () => !writing && open(),
-      send: (f: EncodedFrame) => {
-        writing = true;
-        writeStartedMs = Date.now();
-        // Three writes, one syscall: the part header and the JPEG are shared buffers, nothing is copied per client.
-        res.write(f.mjpegPart(MJPEG_BOUNDARY), onWritten);
+    const slot = new NewestFrameSlot({
+      ready: () => !res.destroyed && !res.writableEnded,
+      // One write of the part (header, JPEG, CRLF) built once per frame and shared by every MJPEG client.
+      send: (f, done) => {
+        res.write(f.mjpegPart(MJPEG_BOUNDARY), done);
       },
     });
 
@@ -82,7 +72,7 @@ export function mjpegStreams(ctx: ServerContext): MjpegStreams {
     const sub = hub.subscribe({ width: granted.width, height: granted.height, quality: granted.quality }, granted.fps, {
       deliver: (f) => {
         // A reader that has taken nothing for the idle timeout is gone in all but name: free its slot.
-        if (writing && Date.now() - writeStartedMs > config.idleTimeoutMs) {
+        if (slot.stalled(config.idleTimeoutMs)) {
           config.log.info(`E_TIMEOUT: mjpeg client ${address} read nothing for ${config.idleTimeoutMs} ms; closed`);
           res.destroy();
           return;

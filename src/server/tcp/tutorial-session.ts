@@ -16,18 +16,10 @@ export class TutorialSession {
   private hello = Buffer.alloc(0);
   private sub: Subscription | null = null;
   private record: ClientRecord | null = null;
-  private writing = false;
   private closed = false;
   /** The first bytes looked like a tutorial hello; the rest of it must follow in time too (slow-loris). */
   private handshakeTimer: NodeJS.Timeout | null;
-  /** Tutorial clients never send after the hello, so a stall shows as a frame write that never completes. */
-  private stallTimer: NodeJS.Timeout | null = null;
-  private writeStartedMs = 0;
   private readonly slot: NewestFrameSlot;
-  private readonly onWritten = (): void => {
-    this.writing = false;
-    this.slot.kick();
-  };
 
   constructor(
     private readonly socket: Socket,
@@ -35,11 +27,9 @@ export class TutorialSession {
     private readonly ctx: ServerContext,
   ) {
     this.slot = new NewestFrameSlot({
-      ready: () => !this.writing && !socket.destroyed && socket.writable,
-      send: (f) => {
-        this.writing = true;
-        this.writeStartedMs = Date.now();
-        socket.write(f.tutorialMessage(), this.onWritten);
+      ready: () => !socket.destroyed && socket.writable,
+      send: (f, done) => {
+        socket.write(f.tutorialMessage(), done);
       },
     });
     this.handshakeTimer = setTimeout(() => {
@@ -63,19 +53,18 @@ export class TutorialSession {
       this.record = registry.admit(this.address, 'tutorial', () => ({ sent: this.slot.sent, dropped: this.slot.dropped, bytes: this.slot.bytes }));
       const g = grantParams({ width: h.width, height: h.height, fps: h.fps, quality: 0 }, config, hub.source.info.fps);
       this.sub = hub.subscribe({ width: g.width, height: g.height, quality: g.quality }, g.fps, {
-        deliver: (f) => this.slot.offer(f),
+        deliver: (f) => {
+          // Tutorial clients never send after the hello, so a stall shows as a write that never completes.
+          if (this.slot.stalled(config.idleTimeoutMs)) {
+            config.log.info(`E_TIMEOUT: tutorial client ${this.address} took no data for ${config.idleTimeoutMs} ms`);
+            return this.end();
+          }
+          this.slot.offer(f);
+        },
         sourceEvent: () => {},
       });
       this.record.profile = this.sub.profile;
       this.record.fps = g.fps;
-      const idle = config.idleTimeoutMs;
-      this.stallTimer = setInterval(() => {
-        if (this.writing && Date.now() - this.writeStartedMs > idle) {
-          config.log.info(`E_TIMEOUT: tutorial client ${this.address} took no data for ${idle} ms`);
-          this.end();
-        }
-      }, Math.max(50, Math.floor(idle / 3)));
-      this.stallTimer.unref();
       config.log.info(`tutorial client ${this.address} streaming ${g.width}x${g.height}@${g.fps} q${g.quality}`);
     } catch (e) {
       const err = e instanceof FramewireError ? e : new FramewireError('E_MALFORMED', String(e));
@@ -96,8 +85,6 @@ export class TutorialSession {
 
   onClosed(): void {
     this.clearHandshakeTimer();
-    if (this.stallTimer) clearInterval(this.stallTimer);
-    this.stallTimer = null;
     this.closed = true;
     this.sub?.cancel();
     this.sub = null;
