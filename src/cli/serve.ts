@@ -25,6 +25,7 @@ export const SERVE_USAGE = `framewire serve [options]
   --http-port N        browser viewer, MJPEG, snapshot, status, metrics (default 8080; 0 = off)
   --width W --height H --fps F --quality Q   source size and rate, and the default profile (1280x720@30 q80)
   --max-width W --max-height H --max-fps F   largest size and rate granted (default 3840x2160, 120)
+  --max-profiles N     distinct size/quality profiles encoded at once (default 16); more get the nearest
   --max-clients N      streaming clients in all (default 1000)
   --max-clients-per-address N                (default 1000)
   --token T            require this token from every client (or FRAMEWIRE_TOKEN)
@@ -61,6 +62,7 @@ export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: Tls
       fps: { type: 'string' },
       quality: { type: 'string' },
       'max-clients': { type: 'string' },
+      'max-profiles': { type: 'string' },
       'max-width': { type: 'string' },
       'max-height': { type: 'string' },
       'max-fps': { type: 'string' },
@@ -121,6 +123,7 @@ export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: Tls
       maxHeight: intFlag(values['max-height'], 'max-height', LIMITS.minHeight, LIMITS.maxHeight, d.bounds.maxHeight),
       maxFps: intFlag(values['max-fps'], 'max-fps', LIMITS.minFps, LIMITS.maxFps, d.bounds.maxFps),
     }),
+    maxProfiles: intFlag(values['max-profiles'], 'max-profiles', 1, 256, d.maxProfiles),
     maxClients,
     maxClientsPerAddress: intFlag(values['max-clients-per-address'], 'max-clients-per-address', 1, 100_000, Math.min(maxClients, d.maxClientsPerAddress)),
     token,

@@ -89,7 +89,7 @@ export class FrameHub {
 
   constructor(
     readonly source: Source,
-    private readonly options: { passthrough?: boolean } = {},
+    private readonly options: { passthrough?: boolean; maxProfiles?: number } = {},
   ) {
     this.slackUs = 500_000 / Math.max(1, source.info.fps);
   }
@@ -113,8 +113,31 @@ export class FrameHub {
     this.latestRaw = null;
   }
 
+  /**
+   * The profile a subscriber actually gets: the one asked for, unless that would be one more distinct profile
+   * than maxProfiles allows — each costs an encode per frame, so a peer must not be able to add them without
+   * bound — in which case the nearest live profile (by pixel count, then quality).
+   */
+  fitProfile(p: Profile): Profile {
+    const max = this.options.maxProfiles ?? Infinity;
+    const same = this.profiles.get(profileKey(p));
+    if (same || this.profiles.size < max) return same?.profile ?? p;
+    const distance = (q: Profile): number => Math.abs(Math.log((q.width * q.height) / (p.width * p.height))) + Math.abs(q.quality - p.quality) / 100;
+    let best: Profile = p;
+    let bestD = Infinity;
+    for (const s of this.profiles.values()) {
+      const d = distance(s.profile);
+      if (d < bestD) {
+        bestD = d;
+        best = s.profile;
+      }
+    }
+    return best;
+  }
+
+  /** Subscribe at the profile fitProfile() grants (read it back from Subscription.profile). */
   subscribe(profile: Profile, fps: number, subscriber: Subscriber): Subscription {
-    const state: SubState = { subscriber, intervalUs: 1e6 / fps, nextDueUs: 0, profile: this.profileState(profile) };
+    const state: SubState = { subscriber, intervalUs: 1e6 / fps, nextDueUs: 0, profile: this.profileState(this.fitProfile(profile)) };
     state.profile.subs.add(state);
     let current = { profile: state.profile.profile, fps };
     const hub = this;
@@ -127,7 +150,7 @@ export class FrameHub {
       },
       change(p: Profile, newFps: number) {
         hub.leave(state);
-        state.profile = hub.profileState(p);
+        state.profile = hub.profileState(hub.fitProfile(p));
         state.profile.subs.add(state);
         state.intervalUs = 1e6 / newFps;
         state.nextDueUs = 0;

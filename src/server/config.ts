@@ -18,6 +18,8 @@ export interface ServerConfig {
   readonly defaults: StreamParams;
   /** Largest size and rate a client may be granted (requests above are clamped). */
   readonly bounds: { readonly maxWidth: number; readonly maxHeight: number; readonly maxFps: number };
+  /** Distinct (size, quality) profiles encoded at once; further requests get the nearest live profile. */
+  readonly maxProfiles: number;
   readonly maxClients: number;
   readonly maxClientsPerAddress: number;
   /** Shared secret required in the hello (and on HTTP); null: no authentication. */
@@ -44,6 +46,7 @@ export const DEFAULT_SERVER_CONFIG = {
   httpPort: 8080,
   defaults: { width: 1280, height: 720, fps: 30, quality: 80 },
   bounds: { maxWidth: LIMITS.maxWidth, maxHeight: LIMITS.maxHeight, maxFps: LIMITS.maxFps },
+  maxProfiles: 16,
   maxClients: 1000,
   maxClientsPerAddress: 1000,
   token: null,

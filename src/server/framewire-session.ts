@@ -149,12 +149,14 @@ export class FramewireSession {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
     this.state = 'streaming';
-    const granted = grantParams(h, config, hub.source.info.fps);
-    this.sendAccept(granted);
-    this.sub = hub.subscribe({ width: granted.width, height: granted.height, quality: granted.quality }, granted.fps, {
+    const asked = grantParams(h, config, hub.source.info.fps);
+    this.sub = hub.subscribe({ width: asked.width, height: asked.height, quality: asked.quality }, asked.fps, {
       deliver: (f) => this.slot.offer(f),
       sourceEvent: (e) => this.onSourceEvent(e),
     });
+    // The hub may grant a nearby live profile instead (--max-profiles): tell the client what it gets.
+    const granted = { ...this.sub.profile, fps: asked.fps };
+    this.sendAccept(granted);
     this.record.profile = this.sub.profile;
     this.record.fps = granted.fps;
     const last = hub.lastSourceEvent;
@@ -178,13 +180,13 @@ export class FramewireSession {
   }
 
   private onRenegotiate(p: StreamParams): void {
-    const granted = grantParams(p, this.ctx.config, this.ctx.hub.source.info.fps);
-    this.sub!.change({ width: granted.width, height: granted.height, quality: granted.quality }, granted.fps);
+    const asked = grantParams(p, this.ctx.config, this.ctx.hub.source.info.fps);
+    this.sub!.change({ width: asked.width, height: asked.height, quality: asked.quality }, asked.fps);
     this.record!.profile = this.sub!.profile;
-    this.record!.fps = granted.fps;
+    this.record!.fps = asked.fps;
     // A frame of the old profile may still be waiting; the client asked for the new one.
     this.slot.clear();
-    this.sendAccept(granted);
+    this.sendAccept({ ...this.sub!.profile, fps: asked.fps });
   }
 
   private onAck(seq: number): void {

@@ -31,7 +31,7 @@ export async function startServer(
   source: Source,
   options: { tcp?: TcpTransportOptions; extras?: ExtraTransport[]; context?: Partial<Pick<ServerContext, 'authFailed' | 'isBlocked'>> } = {},
 ): Promise<RunningServer> {
-  const hub = new FrameHub(source, { passthrough: config.passthrough });
+  const hub = new FrameHub(source, { passthrough: config.passthrough, maxProfiles: config.maxProfiles });
   const registry = new ClientRegistry(config.maxClients, config.maxClientsPerAddress);
   const guard = new AuthGuard();
   const ctx: ServerContext = {

@@ -102,6 +102,25 @@ test("the server's own caps (--max-width/--max-height/--max-fps) clamp what clie
   }
 });
 
+test('distinct profiles are capped (--max-profiles): a further request is granted the nearest live profile', async () => {
+  const server = await startTestServer({ maxProfiles: 2 });
+  try {
+    const url = `tcp://127.0.0.1:${server.tcp.port}`;
+    const a = await connect(url, { width: 160, height: 90, quality: 50 });
+    const b = await connect(url, { width: 640, height: 360, quality: 75 });
+    const c = await connect(url, { width: 600, height: 340, quality: 70 });
+    assert.deepEqual([c.accepted.width, c.accepted.height, c.accepted.quality], [640, 360, 75], 'the nearest of the two live profiles');
+    const frames = await within(take(c, 3), 5000, 'frames');
+    assert.ok(frames.every((f) => f.width === 640 && f.height === 360), 'and frames of that profile');
+    const r = await c.renegotiate({ width: 170, height: 100, quality: 50 });
+    assert.deepEqual([r.width, r.height], [160, 90], 'renegotiation is capped too');
+    assert.equal(server.hub.profileStats().length, 2, 'still two encodes per frame');
+    await Promise.all([a.close(), b.close(), c.close()]);
+  } finally {
+    await server.close();
+  }
+});
+
 test('the client measures latency corrected by its clock offset', async () => {
   const server = await startTestServer();
   try {

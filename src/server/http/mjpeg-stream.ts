@@ -30,7 +30,9 @@ export function mjpegStreams(ctx: ServerContext): MjpegStreams {
 
   const serve = (req: http.IncomingMessage, res: http.ServerResponse, requested: StreamParams, address: string): void => {
     const { config, hub, registry } = ctx;
-    const granted = grantParams(requested, config, hub.source.info.fps);
+    const asked = grantParams(requested, config, hub.source.info.fps);
+    // The hub may grant a nearby live profile instead (--max-profiles).
+    const granted = { ...hub.fitProfile({ width: asked.width, height: asked.height, quality: asked.quality }), fps: asked.fps };
     const headers = {
       ...COMMON_HEADERS,
       'Content-Type': `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}`,
