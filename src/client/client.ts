@@ -53,6 +53,11 @@ export interface ConnectOptions extends Partial<StreamParams> {
   /** Reconnect with exponential backoff after a lost connection (not after close() or a refusal). */
   reconnect?: boolean | ReconnectOptions;
   connectTimeoutMs?: number;
+  /**
+   * A server that sends nothing (no frame, no ping) for this long is taken as gone: E_TIMEOUT, then a
+   * reconnect if enabled (default 30 s; a framewire server pings every 10 s, a tutorial server sends frames).
+   */
+  idleTimeoutMs?: number;
   /** Largest message accepted from the server, checked before allocation (default 16 MiB). */
   maxMessageBytes?: number;
   /** Frames kept for a slow consumer before older ones are dropped (default 1). */
@@ -85,6 +90,7 @@ export class FramewireClient implements AsyncIterable<Frame> {
   private ended = false;
   private fatal: FramewireError | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
   private pingId = 0;
   private readonly pingSent = new Map<number, number>();
   private params: StreamParams;
@@ -297,6 +303,23 @@ export class FramewireClient implements AsyncIterable<Frame> {
       clearTimeout(timer);
     }
     this.startPings(socket);
+    this.watchIdle(socket);
+  }
+
+  /** Closes a connection on which the server has gone silent (half-open peer, frozen server). */
+  private watchIdle(socket: net.Socket): void {
+    const idle = this.options.idleTimeoutMs ?? 30_000;
+    let lastHeard = performance.now();
+    socket.on('data', () => {
+      lastHeard = performance.now();
+    });
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    this.idleTimer = setInterval(() => {
+      if (this.socket !== socket || performance.now() - lastHeard <= idle) return;
+      this.lost(new FramewireError('E_TIMEOUT', `nothing heard from ${this.url.host}:${this.url.port} for ${idle} ms`));
+      socket.destroy();
+    }, Math.max(20, Math.min(1000, Math.floor(idle / 4))));
+    this.idleTimer.unref();
   }
 
   private runSeed(socket: net.Socket): void {
@@ -317,6 +340,7 @@ export class FramewireClient implements AsyncIterable<Frame> {
       if (this.socket === socket) this.lost(new FramewireError('E_CLOSED', 'connection closed by the server'));
     });
     socket.write(encodeSeedHello({ fps: this.params.fps, width: this.params.width, height: this.params.height }));
+    this.watchIdle(socket);
   }
 
   private onMessage(socket: net.Socket, m: Message): void {
@@ -400,7 +424,8 @@ export class FramewireClient implements AsyncIterable<Frame> {
   /** The connection ended. Reconnect if asked to and it can help; otherwise end the iteration. */
   private lost(err: FramewireError | null): void {
     if (this.pingTimer) clearInterval(this.pingTimer);
-    this.pingTimer = null;
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    this.pingTimer = this.idleTimer = null;
     this.socket = null;
     this.pendingAccept?.reject(err ?? new FramewireError('E_CLOSED', 'connection closed'));
     if (this.closedByUser || this.ended) return this.finish(null);
@@ -433,6 +458,7 @@ export class FramewireClient implements AsyncIterable<Frame> {
     if (this.ended) return;
     this.ended = true;
     if (this.pingTimer) clearInterval(this.pingTimer);
+    if (this.idleTimer) clearInterval(this.idleTimer);
     if (err && !this.closedByUser) this.fatal = err;
     for (const w of this.waiters.splice(0)) {
       if (this.fatal && this.queue.length === 0) w.reject(this.fatal);

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { connect } from '../../src/client/client.js';
 import { MessageDecoder } from '../../src/protocol/decoder.js';
 import { encodeMessage } from '../../src/protocol/encode.js';
@@ -155,5 +156,25 @@ test('a tutorial-format client that stops reading is closed once a write stalls 
     s.destroy();
   } finally {
     await server.close();
+  }
+});
+
+test('the library gives up on a server that goes silent (idle timeout), instead of waiting forever', async () => {
+  // A "server" that completes the handshake and then says nothing, connection left open (a frozen or half-open peer).
+  const silent = net.createServer((s) => {
+    s.once('data', () => {
+      s.write(encodeMessage({ type: 'accept', version: 1, width: 160, height: 90, fps: 30, quality: 50, codec: 1, window: 2, serverTimeUs: Date.now() * 1000, source: 'silent' }));
+    });
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  try {
+    const port = (silent.address() as net.AddressInfo).port;
+    const c = await connect(`tcp://127.0.0.1:${port}`, { idleTimeoutMs: 500 });
+    const t0 = performance.now();
+    await within(assert.rejects(c[Symbol.asyncIterator]().next(), (e: { code?: string }) => e.code === 'E_TIMEOUT'), 5000, 'E_TIMEOUT');
+    assert.ok(performance.now() - t0 >= 450, 'not before the timeout');
+  } finally {
+    silent.close();
   }
 });
