@@ -76,6 +76,8 @@ interface ProfileState {
  * More than two would only queue on a 2-core machine.
  */
 const MAX_ENCODES_IN_FLIGHT = 2;
+/** One-off snapshot encodes (sizes no client streams) running at once. */
+const MAX_SNAPSHOT_ENCODES = 2;
 
 export class FrameHub {
   private readonly profiles = new Map<string, ProfileState>();
@@ -84,6 +86,7 @@ export class FrameHub {
   private stopped = false;
   private latestRaw: RawFrame | null = null;
   private releaseLatestRaw: (() => void) | undefined;
+  private readonly snapshots = new Map<string, Promise<EncodedFrame>>();
   captured = 0;
   lastSourceEvent: SourceEvent | null = null;
 
@@ -176,14 +179,26 @@ export class FrameHub {
     const raw = this.latestRaw;
     if (live && (!raw || live.seq === raw.seq || live.captureUs >= raw.captureUs - 2 * this.slackUs)) return live;
     if (!raw) throw new FramewireError('E_SOURCE', 'no frame has been captured yet');
-    const release = raw.retain?.();
-    let payload: Buffer;
-    try {
-      payload = await encodeForProfile(raw, profile, this.options.passthrough ?? true);
-    } finally {
-      release?.();
+    // Requests for the same size and frame share one encode; one-off encodes of other sizes are capped, so
+    // a burst of snapshot requests cannot queue unbounded work on the thread pool.
+    const key = `${profileKey(profile)}@${raw.seq}`;
+    const pending = this.snapshots.get(key);
+    if (pending) return pending;
+    if (this.snapshots.size >= MAX_SNAPSHOT_ENCODES) {
+      throw new FramewireError('E_RATE_LIMITED', `${MAX_SNAPSHOT_ENCODES} snapshots of other sizes are being encoded; retry in a moment`);
     }
-    return new EncodedFrame(raw.seq, raw.captureUs, Object.freeze({ ...profile }), payload, nowUs());
+    const job = (async () => {
+      const release = raw.retain?.();
+      try {
+        const payload = await encodeForProfile(raw, profile, this.options.passthrough ?? true);
+        return new EncodedFrame(raw.seq, raw.captureUs, Object.freeze({ ...profile }), payload, nowUs());
+      } finally {
+        release?.();
+        this.snapshots.delete(key);
+      }
+    })();
+    this.snapshots.set(key, job);
+    return job;
   }
 
   profileStats(): ProfileStats[] {
