@@ -58,3 +58,19 @@ export async function within<T>(p: Promise<T>, ms: number, what: string): Promis
     clearTimeout(t);
   }
 }
+
+/**
+ * Resolve once cond() holds, checking every `everyMs`; reject after ms naming what was awaited.
+ * For state with no event to wait on (registries, files on disk); prefer events where they exist.
+ */
+export async function waitUntil(cond: () => boolean | Promise<boolean>, ms: number, what: string, everyMs = 20): Promise<void> {
+  let stop = false;
+  const poll = (async () => {
+    while (!stop && !(await cond())) await new Promise((r) => setTimeout(r, everyMs));
+  })();
+  try {
+    await within(poll, ms, what);
+  } finally {
+    stop = true;
+  }
+}

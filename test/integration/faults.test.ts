@@ -6,7 +6,7 @@ import { MessageDecoder } from '../../src/protocol/decoder.js';
 import { encodeMessage } from '../../src/protocol/encode.js';
 import { take } from '../helpers/client.js';
 import { runCli, waitForOutput } from '../helpers/cli.js';
-import { rawConnect, readUntilClose, startTestServer, within } from '../helpers/server.js';
+import { rawConnect, readUntilClose, startTestServer, waitUntil, within } from '../helpers/server.js';
 
 const hello = encodeMessage({ type: 'hello', version: 1, width: 320, height: 180, fps: 30, quality: 75, token: '' });
 
@@ -78,13 +78,7 @@ test('a client that vanishes mid-frame costs the server nothing', async () => {
     }
     assert.equal((await within(take(live, 10), 5000, 'live frames')).length, 10);
     // Closed sockets leave the registry as soon as the server sees the close.
-    await within(
-      (async () => {
-        while (server.registry.size !== 1) await new Promise((r) => setImmediate(r));
-      })(),
-      5000,
-      'registry back to one client',
-    );
+    await waitUntil(() => server.registry.size === 1, 5000, 'registry back to one client');
     await live.close();
   } finally {
     await server.close();
@@ -147,12 +141,9 @@ test('a tutorial-format client that stops reading is closed once a write stalls 
     s.write(Buffer.from([0x87, 0x03, 0, 0, 0x80, 0x02, 0x68, 0x01])); // 888+15 fps, 640x360
     s.pause(); // never read: the kernel buffers fill, then the server's write stalls
     const registered = () => server.registry.list().some((c) => c.protocol === 'tutorial');
-    const until = async (cond: () => boolean) => {
-      while (!cond()) await new Promise((r) => setTimeout(r, 50));
-    };
-    await within(until(registered), 5000, 'tutorial client streaming');
+    await waitUntil(registered, 5000, 'tutorial client streaming');
     // A paused socket never reads up to the server's FIN, so watch the server side.
-    await within(until(() => !registered()), 30_000, 'stalled tutorial client dropped by the server');
+    await waitUntil(() => !registered(), 30_000, 'stalled tutorial client dropped by the server');
     s.destroy();
   } finally {
     await server.close();

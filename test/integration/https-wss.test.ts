@@ -8,7 +8,7 @@ import type { Message } from '../../src/protocol/messages.js';
 import { httpTransport } from '../../src/server/http/http-transport.js';
 import { selfSignedTlsMaterial } from '../../src/server/tls-material.js';
 import { runCli } from '../helpers/cli.js';
-import { startTestServer, within } from '../helpers/server.js';
+import { startTestServer, waitUntil, within } from '../helpers/server.js';
 
 function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; fingerprint: string }> {
   return new Promise((resolve, reject) => {
@@ -66,13 +66,7 @@ test('view --reconnect rides out a server restart on the same port', async () =>
   const v = runCli(['view', `tcp://127.0.0.1:${port}`, '--frames', '60', '--json', '--display', 'none', '--reconnect', '--width', '160', '--height', '90']);
   try {
     // Wait until the viewer has received some frames from the first server, then restart it under it.
-    await within(
-      (async () => {
-        while (!first.registry.list().some((c) => c.sent >= 10)) await new Promise((r) => setTimeout(r, 20));
-      })(),
-      20_000,
-      'viewer streaming from the first server',
-    );
+    await waitUntil(() => first.registry.list().some((c) => c.sent >= 10), 20_000, 'viewer streaming from the first server');
     await first.close();
     const second = await startTestServer({ port });
     try {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { connect } from '../../src/client/client.js';
 import { take } from '../helpers/client.js';
 import { runCli, waitForOutput } from '../helpers/cli.js';
-import { within } from '../helpers/server.js';
+import { waitUntil, within } from '../helpers/server.js';
 import { requireTool } from '../helpers/tools.js';
 
 const SERVE = ['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--width', '320', '--height', '180', '--fps', '30'];
@@ -23,13 +23,7 @@ test('serve --record: segments rotate, and after a crash every closed segment pl
   const p = runCli([...SERVE, '--record', dir, '--segment-seconds', '1']);
   try {
     await waitForOutput(p, /view tcp:/);
-    await within(
-      (async () => {
-        while ((await readdir(dir)).length < 4) await new Promise((r) => setTimeout(r, 100));
-      })(),
-      20_000,
-      'four segments',
-    );
+    await waitUntil(async () => (await readdir(dir)).length >= 4, 20_000, 'four segments', 100);
     p.child.kill('SIGKILL'); // a crash: no chance to close anything
     await p.exited;
     const files = (await readdir(dir)).sort();
