@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { FramewireError, isFramewireError, toFramewireError, type ErrorCode } from '../errors.js';
+import { FramewireError, toFramewireError, type ErrorCode } from '../errors.js';
 import { PROTOCOL_VERSION } from '../protocol/constants.js';
 import { MessageDecoder } from '../protocol/decoder.js';
 import { encodeMessage } from '../protocol/encode.js';
@@ -476,4 +476,3 @@ export function connect(url: string, options: ConnectOptions = {}): Promise<Fram
   return FramewireClient.connect(url, options);
 }
 
-export { isFramewireError };
