@@ -5,7 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Codec, PROTOCOL_VERSION } from '../protocol/constants.js';
 import { encodeMessage } from '../protocol/encode.js';
-import type { HelloMessage, Message, StreamParams } from '../protocol/messages.js';
+import type { HelloMessage, Message, PingMessage, StreamParams } from '../protocol/messages.js';
 import { StatusCode } from '../protocol/messages.js';
 import { FramewireError, type ErrorCode } from '../errors.js';
 import type { EncodedFrame } from '../pipeline/encoded-frame.js';
@@ -15,17 +15,22 @@ import { nowUs, type SourceEvent } from '../sources/source.js';
 import type { ClientProtocol, ClientRecord, ClientRegistry } from './client-registry.js';
 import type { ServerConfig } from './config.js';
 import { NewestFrameSlot } from './newest-frame-slot.js';
+import { CONTROL_BACKLOG_BYTES, MESSAGE_RATE, PING_RATE, RateLimit, RENEGOTIATE_RATE } from './peer-limits.js';
 
 export interface SessionTransport {
   readonly remoteAddress: string;
   readonly protocol: ClientProtocol;
-  sendMessage(bytes: Uint8Array): void;
+  /** Write one control message; call done() once its bytes are handed to the OS (or the write failed). */
+  sendMessage(bytes: Uint8Array, done: () => void): void;
   /** Write one frame; call done() once the bytes are handed to the OS. */
   sendFrame(frame: EncodedFrame, done: () => void): void;
   /** False once the peer is gone or the connection is closing. */
   isOpen(): boolean;
   /** Flush what was queued, then close. */
   end(): void;
+  /** Stop reading from the peer (its replies are backed up) until resumeInput(). */
+  pauseInput(): void;
+  resumeInput(): void;
 }
 
 export interface ServerContext {
@@ -55,10 +60,19 @@ export class FramewireSession {
   private readonly slot: NewestFrameSlot;
   /** Sequence numbers sent and not yet acknowledged, oldest first. */
   private readonly inFlight: number[] = [];
+  /** Last proof that the peer reads: an ACK of a frame in flight or a PONG to our PING (not its own PINGs). */
   private lastHeardMs = Date.now();
   private handshakeTimer: NodeJS.Timeout | null;
   private idleTimer: NodeJS.Timeout | null = null;
   private pingId = 0;
+  /** Our PINGs not yet answered, id → t1: only a PONG that echoes one proves the peer reads. */
+  private readonly pingsOut = new Map<number, number>();
+  private readonly messageLimit = new RateLimit(MESSAGE_RATE.perSecond, MESSAGE_RATE.burst);
+  private readonly pingLimit = new RateLimit(PING_RATE.perSecond, PING_RATE.burst);
+  private readonly renegotiateLimit = new RateLimit(RENEGOTIATE_RATE.perSecond, RENEGOTIATE_RATE.burst);
+  /** Bytes of control messages written and not yet handed to the OS: replies the peer has not read. */
+  private controlQueued = 0;
+  private drainTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly transport: SessionTransport,
@@ -81,29 +95,48 @@ export class FramewireSession {
     return this.record;
   }
 
+  /** Nothing the peer sends matters any more (the transport need not even decode it). */
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
   /** One decoded message from the client. */
   onMessage(m: Message): void {
     if (this.state === 'closed') return;
-    this.lastHeardMs = Date.now();
     if (this.state === 'hello') {
       if (m.type !== 'hello') return this.fail('E_UNEXPECTED', `expected hello, got ${m.type}`, true);
       return this.onHello(m);
     }
+    if (!this.messageLimit.take()) return this.fail('E_RATE_LIMITED', `more than ${MESSAGE_RATE.perSecond} messages a second`);
     switch (m.type) {
       case 'ack':
         return this.onAck(m.seq);
       case 'ping':
-        this.transport.sendMessage(encodeMessage({ type: 'pong', id: m.id, t1: m.t1, t2: nowUs(), t3: nowUs() }));
-        return;
+        return this.onPing(m);
       case 'pong':
+        if (this.pingsOut.get(m.id) === m.t1) {
+          this.pingsOut.delete(m.id);
+          this.lastHeardMs = Date.now();
+        }
         return;
       case 'renegotiate':
+        if (!this.renegotiateLimit.take()) {
+          return this.fail('E_RATE_LIMITED', `more than ${RENEGOTIATE_RATE.burst} renegotiations at once or ${RENEGOTIATE_RATE.perSecond} a second`);
+        }
         return this.onRenegotiate(m);
       case 'goodbye':
         return this.close();
       default:
         return this.fail('E_UNEXPECTED', `a client may not send ${m.type} while streaming`);
     }
+  }
+
+  /**
+   * The carrier's own keep-alive (a WebSocket ping, answered by the WebSocket layer): it costs a reply like
+   * a framewire/1 PING, so it counts against the same rate.
+   */
+  onTransportPing(): void {
+    if (this.state !== 'closed' && !this.pingLimit.take()) this.rateLimitedPing();
   }
 
   /** The bytes could not be decoded: tell the client why, then close. */
@@ -115,7 +148,8 @@ export class FramewireSession {
   onClosed(): void {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     if (this.idleTimer) clearInterval(this.idleTimer);
-    this.handshakeTimer = this.idleTimer = null;
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    this.handshakeTimer = this.idleTimer = this.drainTimer = null;
     this.state = 'closed';
     this.sub?.cancel();
     this.sub = null;
@@ -127,7 +161,7 @@ export class FramewireSession {
   /** Server shutdown: goodbye, then close. */
   goodbye(text = 'server shutting down'): void {
     if (this.state === 'closed') return;
-    if (this.transport.isOpen()) this.transport.sendMessage(encodeMessage({ type: 'goodbye', code: 'OK', text }));
+    if (this.transport.isOpen()) this.send({ type: 'goodbye', code: 'OK', text });
     this.close();
   }
 
@@ -149,6 +183,7 @@ export class FramewireSession {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
     this.state = 'streaming';
+    this.lastHeardMs = Date.now();
     const asked = grantParams(h, config, hub.source.info.fps);
     this.sub = hub.subscribe({ width: asked.width, height: asked.height, quality: asked.quality }, asked.fps, {
       deliver: (f) => this.slot.offer(f),
@@ -166,17 +201,56 @@ export class FramewireSession {
   }
 
   private sendAccept(g: StreamParams): void {
-    this.transport.sendMessage(
-      encodeMessage({
-        type: 'accept',
-        version: PROTOCOL_VERSION,
-        ...g,
-        codec: Codec.JPEG,
-        window: this.ctx.config.window,
-        serverTimeUs: nowUs(),
-        source: this.ctx.hub.source.info.description,
-      }),
-    );
+    this.send({
+      type: 'accept',
+      version: PROTOCOL_VERSION,
+      ...g,
+      codec: Codec.JPEG,
+      window: this.ctx.config.window,
+      serverTimeUs: nowUs(),
+      source: this.ctx.hub.source.info.description,
+    });
+  }
+
+  private onPing(m: PingMessage): void {
+    if (!this.pingLimit.take()) return this.rateLimitedPing();
+    this.send({ type: 'pong', id: m.id, t1: m.t1, t2: nowUs(), t3: nowUs() });
+  }
+
+  private rateLimitedPing(): void {
+    this.fail('E_RATE_LIMITED', `more than ${PING_RATE.burst} pings at once or ${PING_RATE.perSecond} a second`);
+  }
+
+  /**
+   * Every control message goes out here, so what the peer leaves unread is counted: past
+   * CONTROL_BACKLOG_BYTES the server stops reading from it (it cannot ask for more replies), and a peer
+   * that does not drain them within a third of the idle timeout is closed.
+   */
+  private send(m: Message): void {
+    const bytes = encodeMessage(m);
+    const n = bytes.length;
+    this.controlQueued += n;
+    this.transport.sendMessage(bytes, () => {
+      this.controlQueued -= n;
+      if (this.drainTimer && this.controlQueued <= CONTROL_BACKLOG_BYTES / 2) this.resumeInput();
+    });
+    if (!this.drainTimer && this.controlQueued > CONTROL_BACKLOG_BYTES && this.state !== 'closed') this.pauseInput();
+  }
+
+  private pauseInput(): void {
+    this.transport.pauseInput();
+    const ms = this.pingEveryMs();
+    this.drainTimer = setTimeout(() => {
+      this.drainTimer = null;
+      this.fail('E_TIMEOUT', `left ${this.controlQueued} bytes of replies unread for ${ms} ms`);
+    }, ms);
+    this.drainTimer.unref();
+  }
+
+  private resumeInput(): void {
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    this.drainTimer = null;
+    if (this.state !== 'closed') this.transport.resumeInput();
   }
 
   private onRenegotiate(p: StreamParams): void {
@@ -190,6 +264,9 @@ export class FramewireSession {
   }
 
   private onAck(seq: number): void {
+    // Only an ACK of a frame actually sent shows the peer reads; a blind ACK does not keep it alive.
+    const newest = this.inFlight[this.inFlight.length - 1];
+    if (newest !== undefined && ((this.inFlight[0]! - seq) | 0) <= 0 && ((seq - newest) | 0) <= 0) this.lastHeardMs = Date.now();
     // Cumulative: everything up to seq (serial-number arithmetic, so wrap-around after 2^32 frames is fine).
     while (this.inFlight.length > 0 && ((this.inFlight[0]! - seq) | 0) <= 0) this.inFlight.shift();
     this.slot.kick();
@@ -199,15 +276,26 @@ export class FramewireSession {
     if (e.kind === 'log' || this.state !== 'streaming') return;
     const status = e.kind === 'lost' ? StatusCode.SOURCE_LOST : StatusCode.SOURCE_RESUMED;
     const text = e.kind === 'lost' ? e.reason : e.text;
-    this.transport.sendMessage(encodeMessage({ type: 'status', status, text }));
+    this.send({ type: 'status', status, text });
+  }
+
+  private pingEveryMs(): number {
+    return Math.max(50, Math.floor(this.ctx.config.idleTimeoutMs / 3));
   }
 
   private startIdleWatch(): void {
     const idle = this.ctx.config.idleTimeoutMs;
-    const every = Math.max(50, Math.floor(idle / 3));
+    const every = this.pingEveryMs();
     this.idleTimer = setInterval(() => {
-      if (Date.now() - this.lastHeardMs > idle) return this.fail('E_TIMEOUT', `nothing heard for ${idle} ms`);
-      this.transport.sendMessage(encodeMessage({ type: 'ping', id: ++this.pingId >>> 0, t1: nowUs() }));
+      const now = Date.now();
+      // A frame write that never completes: the peer reads nothing, whatever it sends.
+      if (this.slot.stalled(idle, now)) return this.fail('E_TIMEOUT', `took no frame data for ${idle} ms`);
+      if (now - this.lastHeardMs > idle) return this.fail('E_TIMEOUT', `nothing heard for ${idle} ms`);
+      const id = ++this.pingId >>> 0;
+      const t1 = nowUs();
+      this.pingsOut.set(id, t1);
+      if (this.pingsOut.size > 4) this.pingsOut.delete(this.pingsOut.keys().next().value!);
+      this.send({ type: 'ping', id, t1 });
     }, every);
     this.idleTimer.unref();
   }
@@ -215,9 +303,7 @@ export class FramewireSession {
   private fail(code: ErrorCode, text: string, asReject = false): void {
     if (this.state === 'closed') return;
     this.ctx.config.log.info(`${code}: ${this.transport.protocol} client ${this.transport.remoteAddress}: ${text}`);
-    if (this.transport.isOpen()) {
-      this.transport.sendMessage(encodeMessage(asReject ? { type: 'reject', code, text } : { type: 'error', code, text }));
-    }
+    if (this.transport.isOpen()) this.send(asReject ? { type: 'reject', code, text } : { type: 'error', code, text });
     this.close();
   }
 

@@ -10,7 +10,8 @@ import { FramewireError, toFramewireError } from '../../errors.js';
 import { grantParams } from '../../pipeline/profile.js';
 import type { ServerContext } from '../framewire-session.js';
 import type { ExtraTransport } from '../server.js';
-import type { RunningTransport } from '../tcp/tcp-transport.js';
+import { dropLogger, PendingHandshakes, poolConnections } from '../pending-handshakes.js';
+import { MAX_PENDING_HANDSHAKES, type RunningTransport } from '../tcp/tcp-transport.js';
 import { createWebSocketEndpoint } from '../websocket/websocket-transport.js';
 import { checkNotBlocked, checkRequestAuth } from './http-auth.js';
 import { createServerMetrics } from './metrics.js';
@@ -29,6 +30,13 @@ export interface HttpTransportOptions {
 export const MAX_URL_LENGTH = 2048;
 /** Request head limit (node answers 431 beyond it). */
 export const MAX_HEADER_BYTES = 8192;
+/**
+ * How often node looks for requests past their header/request timeouts. Its default (30 s) let a silent
+ * connection live 25-35 s whatever the timeouts said.
+ */
+export function timeoutCheckMs(handshakeTimeoutMs: number): number {
+  return Math.max(50, Math.min(1000, Math.floor(handshakeTimeoutMs / 5)));
+}
 
 type Route = 'viewer' | 'ws' | 'mjpeg' | 'snapshot' | 'status' | 'metrics' | 'healthz';
 
@@ -87,7 +95,9 @@ export function startHttpTransport(ctx: ServerContext, options: HttpTransportOpt
   const httpPort = config.httpPort;
   const startedAt = Date.now();
   const metrics = createServerMetrics(ctx);
-  const mjpeg = mjpegStreams(ctx);
+  // Set once the server exists: a connection that streams leaves the pending pool.
+  let admitted: (socket: net.Socket) => void = () => {};
+  const mjpeg = mjpegStreams(ctx, (res) => admitted(res.socket as net.Socket));
   const ws = createWebSocketEndpoint(ctx);
   let viewerDir = findViewerDir();
   let closing = false;
@@ -167,7 +177,7 @@ export function startHttpTransport(ctx: ServerContext, options: HttpTransportOpt
     // The token may come in the hello instead (as on TCP); a wrong one on the upgrade is refused right here.
     const auth = checkRequestAuth(ctx, req, url, address, true);
     if (!auth.ok) return refuseUpgrade(socket, auth.status, auth.text);
-    ws.handleUpgrade(req, socket, head, address, auth.proven);
+    ws.handleUpgrade(req, socket, head, address, auth.proven, () => admitted(socket as net.Socket));
   };
 
   const serverOptions: http.ServerOptions = {
@@ -175,10 +185,20 @@ export function startHttpTransport(ctx: ServerContext, options: HttpTransportOpt
     headersTimeout: config.handshakeTimeoutMs,
     // Requests are GETs without bodies: the whole request arrives with its headers or not at all.
     requestTimeout: config.handshakeTimeoutMs * 2,
+    connectionsCheckingInterval: timeoutCheckMs(config.handshakeTimeoutMs),
   };
   const server = options.tls
-    ? https.createServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, onRequest)
+    ? https.createServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key, handshakeTimeout: config.handshakeTimeoutMs }, onRequest)
     : http.createServer(serverOptions, onRequest);
+  // A response the peer never reads (a snapshot, a stalled MJPEG stream) holds its buffers until this.
+  server.timeout = config.idleTimeoutMs;
+  // Connections that are not streams (a TLS handshake, a request, keep-alive between requests) are
+  // pending: at most MAX_PENDING_HANDSHAKES, the oldest of the address holding the most dropped for a
+  // newcomer. Their deadlines are node's: the TLS handshake, header, request and keep-alive timeouts.
+  const pending = new PendingHandshakes({ capacity: MAX_PENDING_HANDSHAKES, deadlineMs: null });
+  admitted = poolConnections(server, pending, dropLogger(config.log, 'HTTP port'));
+  // A hard cap for the process's descriptors, which the pool keeps from being reached.
+  server.maxConnections = config.maxClients + 2 * MAX_PENDING_HANDSHAKES;
   server.on('upgrade', onUpgrade);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     // Let node answer header overflows (431) and timeouts (408) itself; anything else is a garbage request.
@@ -194,6 +214,8 @@ export function startHttpTransport(ctx: ServerContext, options: HttpTransportOpt
   if (options.tls) {
     server.on('tlsClientError', (err: Error, s: net.Socket) => {
       config.log.info(`E_TLS: ${s.remoteAddress ?? 'unknown'}: ${err.message}`);
+      // Node reports a handshake timeout here but leaves the socket open.
+      s.destroy();
     });
   }
 
@@ -208,6 +230,7 @@ export function startHttpTransport(ctx: ServerContext, options: HttpTransportOpt
       resolve({
         host: a.address,
         port: a.port,
+        pendingHandshakes: () => pending.size,
         close: () =>
           (closed ??= (async () => {
             closing = true;

@@ -25,7 +25,8 @@ export interface MjpegStreams {
   closeAll(): void;
 }
 
-export function mjpegStreams(ctx: ServerContext): MjpegStreams {
+/** onStreaming: called once a request has become a stream (admitted as a client). */
+export function mjpegStreams(ctx: ServerContext, onStreaming: (res: http.ServerResponse) => void = () => {}): MjpegStreams {
   const live = new Set<http.ServerResponse>();
 
   const serve = (req: http.IncomingMessage, res: http.ServerResponse, requested: StreamParams, address: string): void => {
@@ -71,6 +72,7 @@ export function mjpegStreams(ctx: ServerContext): MjpegStreams {
     res.writeHead(200, headers);
     res.socket?.setNoDelay(true);
     live.add(res);
+    onStreaming(res);
     const sub = hub.subscribe({ width: granted.width, height: granted.height, quality: granted.quality }, granted.fps, {
       deliver: (f) => {
         // A reader that has taken nothing for the idle timeout is gone in all but name: free its slot.

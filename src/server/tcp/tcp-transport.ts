@@ -9,6 +9,7 @@ import { MessageDecoder } from '../../protocol/decoder.js';
 import { encodeMessage } from '../../protocol/encode.js';
 import { detectProtocol } from '../../protocol/seed.js';
 import { FramewireSession, type ServerContext, type SessionTransport } from '../framewire-session.js';
+import { dropLogger, PendingHandshakes, poolConnections } from '../pending-handshakes.js';
 import { TutorialSession } from './tutorial-session.js';
 
 export interface TcpTransportOptions {
@@ -21,12 +22,31 @@ export interface TcpTransportOptions {
 export interface RunningTransport {
   readonly host: string;
   readonly port: number;
+  /** Connections accepted that are not (yet) streaming clients: handshakes, HTTP requests. */
+  pendingHandshakes(): number;
   /** Send every client a goodbye and stop listening; resolves when all sockets are gone. */
   close(): Promise<void>;
 }
 
-/** Connections still in their handshake, on top of --max-clients: bounds what slow or idle peers can hold. */
-const MAX_PENDING_HANDSHAKES = 256;
+/**
+ * Connections still in their handshake (TLS, first bytes, hello), on top of --max-clients: bounds what slow
+ * or idle peers can hold. When full, the oldest handshake of the address holding the most is dropped.
+ */
+export const MAX_PENDING_HANDSHAKES = 256;
+
+/**
+ * Answers that end a handshake (REJECT, the HTTP pointer) get this long to reach the peer before the socket
+ * is destroyed: a peer that never reads or never closes its side would otherwise keep it open.
+ */
+export const HANDSHAKE_LINGER_MS = 1000;
+
+/**
+ * The last word on a pending connection: the first bytes get --handshake-timeout, then the hello gets
+ * --handshake-timeout, then a refusal lingers up to 2 s (end() below); past all that it is destroyed.
+ */
+export function pendingDeadlineMs(handshakeTimeoutMs: number): number {
+  return 2 * handshakeTimeoutMs + 2000;
+}
 
 function peer(socket: net.Socket): string {
   return socket.remoteAddress ?? 'unknown';
@@ -36,8 +56,8 @@ function tcpSessionTransport(socket: net.Socket, address: string): SessionTransp
   return {
     remoteAddress: address,
     protocol: 'framewire',
-    sendMessage: (bytes) => {
-      socket.write(bytes);
+    sendMessage: (bytes, done) => {
+      socket.write(bytes, () => done());
     },
     sendFrame: (frame, done) => {
       // One write of a buffer shared by every client of this frame and profile.
@@ -48,6 +68,8 @@ function tcpSessionTransport(socket: net.Socket, address: string): SessionTransp
       socket.end();
       setTimeout(() => socket.destroy(), 2000).unref();
     },
+    pauseInput: () => socket.pause(),
+    resumeInput: () => socket.resume(),
   };
 }
 
@@ -55,56 +77,58 @@ export function startTcpTransport(ctx: ServerContext, options: TcpTransportOptio
   const { config } = ctx;
   const live = new Set<{ goodbye(): void }>();
   const sockets = new Set<net.Socket>();
-  let pending = 0;
-
   const onConnection = (socket: net.Socket): void => {
     const address = peer(socket);
     sockets.add(socket);
     socket.setNoDelay(true);
-    if (pending >= MAX_PENDING_HANDSHAKES) {
-      config.log.warn(`E_TOO_MANY_CLIENTS: ${address}: ${pending} handshakes already pending; closed`);
-      socket.destroy();
-      return;
-    }
-    pending++;
     let first = Buffer.alloc(0);
-    let handle: { onData(c: Uint8Array): void; onClosed(): void; goodbye(): void } | null = null;
+    let handle: { onData(c: Uint8Array): void; onClosed(): void; goodbye(): void; streaming(): boolean } | null = null;
     let entry: { goodbye(): void } | null = null;
-    let counted = true;
-    const uncount = (): void => {
-      if (counted) pending--;
-      counted = false;
-    };
     // Until the first bytes arrive nothing else guards the socket: close it if they never do.
     const detectTimer = setTimeout(() => {
       config.log.info(`E_TIMEOUT: ${address} sent no hello within ${config.handshakeTimeoutMs} ms`);
       socket.destroy();
     }, config.handshakeTimeoutMs);
+    /** Say one last thing and close, even if the peer never reads it nor closes its side. */
+    const refuse = (last: Uint8Array | string): void => {
+      clearTimeout(detectTimer);
+      socket.end(last);
+      socket.pause();
+      setTimeout(() => socket.destroy(), HANDSHAKE_LINGER_MS).unref();
+    };
 
     const start = (kind: 'framewire' | 'seed'): void => {
       clearTimeout(detectTimer);
-      uncount();
       if (kind === 'framewire') {
         const decoder = new MessageDecoder({ maxMessageBytes: config.maxClientMessageBytes });
         const session = new FramewireSession(tcpSessionTransport(socket, address), ctx);
         handle = {
           onData: (c) => {
+            // After an error or goodbye the socket lingers until flushed (end()); anything more the peer
+            // sends would only be thrown away, so stop reading it.
+            if (session.closed) return void socket.pause();
             const { messages, error } = decoder.push(c);
             for (const m of messages) session.onMessage(m);
             if (error) session.onDecodeError(error);
           },
           onClosed: () => session.onClosed(),
           goodbye: () => session.goodbye(),
+          streaming: () => session.clientRecord !== null,
         };
       } else {
         const session = new TutorialSession(socket, address, ctx);
-        handle = { onData: (c) => session.onData(c), onClosed: () => session.onClosed(), goodbye: () => session.goodbye() };
+        handle = {
+          onData: (c) => session.onData(c),
+          onClosed: () => session.onClosed(),
+          goodbye: () => session.goodbye(),
+          streaming: () => session.clientRecord !== null,
+        };
       }
       entry = { goodbye: handle.goodbye };
       live.add(entry);
     };
 
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       if (handle) return handle.onData(chunk);
       first = Buffer.concat([first, chunk]);
       let kind;
@@ -113,32 +137,33 @@ export function startTcpTransport(ctx: ServerContext, options: TcpTransportOptio
       } catch (e) {
         const err = toFramewireError(e, 'E_BAD_MAGIC');
         config.log.info(`${err.code}: ${address}: ${err.message}`);
-        clearTimeout(detectTimer);
-        socket.end(encodeMessage({ type: 'reject', code: err.code, text: err.message }));
-        setTimeout(() => socket.destroy(), 1000).unref();
-        socket.pause();
-        return;
+        return refuse(encodeMessage({ type: 'reject', code: err.code, text: err.message }));
       }
       if (kind === 'need-more') return;
       if (kind === 'http') {
-        clearTimeout(detectTimer);
         const where = options.httpUrl ? `Watch in a browser at ${options.httpUrl}` : 'HTTP is turned off on this server.';
         const body = `This is framewire's TCP port (framewire/1 and tutorial clients).\n${where}\n`;
-        socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-        socket.pause();
-        return;
+        return refuse(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       }
       start(kind);
       const buffered = first;
       first = Buffer.alloc(0);
       handle!.onData(buffered);
+    };
+    let pending = true;
+    socket.on('data', (chunk: Buffer) => {
+      onData(chunk);
+      // Streaming: it no longer counts against the pending handshakes.
+      if (pending && handle?.streaming()) {
+        pending = false;
+        admitted(socket);
+      }
     });
     socket.on('error', () => {
       // 'close' follows; a peer that vanishes is normal, not worth more than the close.
     });
     socket.on('close', () => {
       clearTimeout(detectTimer);
-      uncount();
       sockets.delete(socket);
       if (entry) live.delete(entry);
       handle?.onClosed();
@@ -146,14 +171,21 @@ export function startTcpTransport(ctx: ServerContext, options: TcpTransportOptio
   };
 
   const server = options.tls
-    ? tls.createServer({ cert: options.tls.cert, key: options.tls.key, handshakeTimeout: config.handshakeTimeoutMs }, onConnection)
-    : net.createServer(onConnection);
+    ? tls.createServer({ cert: options.tls.cert, key: options.tls.key, handshakeTimeout: config.handshakeTimeoutMs })
+    : net.createServer();
+  const pool = new PendingHandshakes({ capacity: MAX_PENDING_HANDSHAKES, deadlineMs: pendingDeadlineMs(config.handshakeTimeoutMs) });
+  const admitted = poolConnections(server, pool, dropLogger(config.log, 'TCP port'));
+  server.on(options.tls ? 'secureConnection' : 'connection', onConnection);
   if (options.tls) {
     server.on('tlsClientError', (err: Error, s: tls.TLSSocket) => {
       config.log.info(`E_TLS: ${s.remoteAddress ?? 'unknown'}: ${err.message}`);
+      // Node reports a handshake timeout here but leaves the socket open.
+      s.destroy();
     });
   }
-  server.maxConnections = config.maxClients + MAX_PENDING_HANDSHAKES;
+  // A hard cap for the process's descriptors; the pool keeps it from being reached (room for refusals
+  // and goodbyes still lingering).
+  server.maxConnections = config.maxClients + 2 * MAX_PENDING_HANDSHAKES;
 
   return new Promise((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
@@ -165,6 +197,7 @@ export function startTcpTransport(ctx: ServerContext, options: TcpTransportOptio
       resolve({
         host: a.address,
         port: a.port,
+        pendingHandshakes: () => pool.size,
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());

@@ -14,9 +14,10 @@ import { FramewireSession, type ServerContext, type SessionTransport } from '../
 export interface WebSocketEndpoint {
   /**
    * Take over an upgrade request. tokenProven: the upgrade itself carried the right token (?token= or
-   * Authorization), so a hello with an empty token is accepted.
+   * Authorization), so a hello with an empty token is accepted. onStreaming: called once, when the hello
+   * has been accepted.
    */
-  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, address: string, tokenProven: boolean): void;
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, address: string, tokenProven: boolean, onStreaming?: () => void): void;
   /** Goodbye to every session; resolves when their sockets are gone (forced after a grace period). */
   close(): Promise<void>;
 }
@@ -25,8 +26,8 @@ function wsSessionTransport(ws: WebSocket, address: string): SessionTransport {
   return {
     remoteAddress: address,
     protocol: 'websocket',
-    sendMessage: (bytes) => {
-      ws.send(bytes, { binary: true });
+    sendMessage: (bytes, done) => {
+      ws.send(bytes, { binary: true }, () => done());
     },
     sendFrame: (frame, done) => {
       // One buffer holding the whole FRAME message, built once per frame and shared by every WebSocket client.
@@ -37,6 +38,8 @@ function wsSessionTransport(ws: WebSocket, address: string): SessionTransport {
       if (ws.readyState === WebSocket.OPEN) ws.close(1000);
       setTimeout(() => ws.terminate(), 2000).unref();
     },
+    pauseInput: () => ws.pause(),
+    resumeInput: () => ws.resume(),
   };
 }
 
@@ -51,7 +54,7 @@ export function createWebSocketEndpoint(ctx: ServerContext): WebSocketEndpoint {
   });
   const sessions = new Set<FramewireSession>();
 
-  const onConnection = (ws: WebSocket, address: string, tokenProven: boolean): void => {
+  const onConnection = (ws: WebSocket, address: string, tokenProven: boolean, onStreaming?: () => void): void => {
     const session = new FramewireSession(wsSessionTransport(ws, address), ctx);
     sessions.add(session);
     const decoder = new MessageDecoder({ maxMessageBytes: config.maxClientMessageBytes });
@@ -65,12 +68,18 @@ export function createWebSocketEndpoint(ctx: ServerContext): WebSocketEndpoint {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       const { messages, error } = decoder.push(bytes);
       for (const m of messages) deliver(m);
+      if (onStreaming && session.clientRecord) {
+        onStreaming();
+        onStreaming = undefined;
+      }
       if (error) return session.onDecodeError(error);
       // One message per WebSocket message: a leftover fragment would otherwise wait for the next message.
       if (messages.length !== 1 || decoder.bufferedBytes !== 0) {
         session.onDecodeError(new FramewireError('E_MALFORMED', 'each WebSocket message must hold exactly one framewire/1 message'));
       }
     });
+    // The WebSocket layer answers each ping with a pong: a reply the peer triggers like a framewire/1 PING.
+    ws.on('ping', () => session.onTransportPing());
     ws.on('error', () => {
       // 'close' follows (a peer that vanishes, an oversized message): the session cleans up there.
     });
@@ -81,8 +90,8 @@ export function createWebSocketEndpoint(ctx: ServerContext): WebSocketEndpoint {
   };
 
   return {
-    handleUpgrade(req, socket, head, address, tokenProven) {
-      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, address, tokenProven));
+    handleUpgrade(req, socket, head, address, tokenProven, onStreaming) {
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, address, tokenProven, onStreaming));
     },
     close: () =>
       new Promise<void>((resolve) => {
