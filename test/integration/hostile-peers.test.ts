@@ -14,6 +14,7 @@ import { connect, type FramewireClient } from '../../src/client/client.js';
 import { MessageDecoder } from '../../src/protocol/decoder.js';
 import { encodeMessage } from '../../src/protocol/encode.js';
 import type { Message } from '../../src/protocol/messages.js';
+import { encodeSeedHello, SeedFrameDecoder } from '../../src/protocol/seed.js';
 import { httpTransport } from '../../src/server/http/http-transport.js';
 import { selfSignedTlsMaterial } from '../../src/server/tls-material.js';
 import { take } from '../helpers/client.js';
@@ -284,6 +285,28 @@ test('messages that only cost the server do not keep a non-reading peer alive: c
       clearInterval(keepAlive);
       s.destroy();
     }
+  } finally {
+    await server.close();
+  }
+});
+
+test('a tutorial client that keeps sending after its hello is not even read from, and streams on', { timeout: 20_000 }, async () => {
+  const server = await startTestServer();
+  try {
+    const s = dial(server.tcp.port);
+    s.write(encodeSeedHello({ fps: 30, width: 160, height: 90 }));
+    const decoder = new SeedFrameDecoder(1 << 20);
+    let frames = 0;
+    s.on('data', (c: Buffer) => (frames += decoder.push(c).frames.length));
+    await waitUntil(() => frames >= 3, 5000, 'first frames');
+    const MB = 1 << 20;
+    s.write(Buffer.alloc(32 * MB, 0x55)); // the tutorial's format gives these bytes no meaning
+    const f0 = frames;
+    await waitUntil(() => frames >= f0 + 30, 5000, 'a second more of frames');
+    // The kernel's buffers hold a few MB; the server took nothing beyond them.
+    assert.ok(s.writableLength > 16 * MB, `the server read ${((32 * MB - s.writableLength) / MB).toFixed(1)} of 32 MB sent after the hello`);
+    assert.equal(server.registry.size, 1);
+    s.destroy();
   } finally {
     await server.close();
   }

@@ -65,6 +65,9 @@ export class TutorialSession {
       });
       this.record.profile = this.sub.profile;
       this.record.fps = g.fps;
+      // Nothing after the hello means anything: stop reading, so a peer that keeps sending costs nothing.
+      // A peer that leaves is noticed on the next frame write instead.
+      this.socket.pause();
       config.log.info(`tutorial client ${this.address} streaming ${g.width}x${g.height}@${g.fps} q${g.quality}`);
     } catch (e) {
       const err = e instanceof FramewireError ? e : new FramewireError('E_MALFORMED', String(e));
