@@ -73,6 +73,8 @@ export class FramewireSession {
   /** Bytes of control messages written and not yet handed to the OS: replies the peer has not read. */
   private controlQueued = 0;
   private drainTimer: NodeJS.Timeout | null = null;
+  /** The newest source status not yet sent because replies were backed up (only the latest state matters). */
+  private heldStatus: Message | null = null;
 
   constructor(
     private readonly transport: SessionTransport,
@@ -232,7 +234,11 @@ export class FramewireSession {
     this.controlQueued += n;
     this.transport.sendMessage(bytes, () => {
       this.controlQueued -= n;
-      if (this.drainTimer && this.controlQueued <= CONTROL_BACKLOG_BYTES / 2) this.resumeInput();
+      if (!this.drainTimer || this.controlQueued > CONTROL_BACKLOG_BYTES / 2) return;
+      this.resumeInput();
+      const held = this.heldStatus;
+      this.heldStatus = null;
+      if (held && this.state === 'streaming') this.send(held);
     });
     if (!this.drainTimer && this.controlQueued > CONTROL_BACKLOG_BYTES && this.state !== 'closed') this.pauseInput();
   }
@@ -245,6 +251,10 @@ export class FramewireSession {
       this.fail('E_TIMEOUT', `left ${this.controlQueued} bytes of replies unread for ${ms} ms`);
     }, ms);
     this.drainTimer.unref();
+  }
+
+  private get backedUp(): boolean {
+    return this.drainTimer !== null;
   }
 
   private resumeInput(): void {
@@ -276,7 +286,9 @@ export class FramewireSession {
     if (e.kind === 'log' || this.state !== 'streaming') return;
     const status = e.kind === 'lost' ? StatusCode.SOURCE_LOST : StatusCode.SOURCE_RESUMED;
     const text = e.kind === 'lost' ? e.reason : e.text;
-    this.send({ type: 'status', status, text });
+    // A flapping source must not queue a message per change for a peer that is not reading.
+    if (this.backedUp) this.heldStatus = { type: 'status', status, text };
+    else this.send({ type: 'status', status, text });
   }
 
   private pingEveryMs(): number {
@@ -291,6 +303,7 @@ export class FramewireSession {
       // A frame write that never completes: the peer reads nothing, whatever it sends.
       if (this.slot.stalled(idle, now)) return this.fail('E_TIMEOUT', `took no frame data for ${idle} ms`);
       if (now - this.lastHeardMs > idle) return this.fail('E_TIMEOUT', `nothing heard for ${idle} ms`);
+      if (this.backedUp) return; // it could not read this ping either
       const id = ++this.pingId >>> 0;
       const t1 = nowUs();
       this.pingsOut.set(id, t1);

@@ -17,6 +17,7 @@ import type { Message } from '../../src/protocol/messages.js';
 import { encodeSeedHello, SeedFrameDecoder } from '../../src/protocol/seed.js';
 import { httpTransport } from '../../src/server/http/http-transport.js';
 import { selfSignedTlsMaterial } from '../../src/server/tls-material.js';
+import type { Source, SourceEvent, SourceSink } from '../../src/sources/source.js';
 import { take } from '../helpers/client.js';
 import { freePort, runCli, waitForOutput } from '../helpers/cli.js';
 import { rawConnect, readUntilClose, startTestServer, waitUntil, within } from '../helpers/server.js';
@@ -285,6 +286,65 @@ test('messages that only cost the server do not keep a non-reading peer alive: c
       clearInterval(keepAlive);
       s.destroy();
     }
+  } finally {
+    await server.close();
+  }
+});
+
+/** A source that sends no pictures, only lost/resumed events when told. */
+class FlappingSource implements Source {
+  readonly info = { description: 'flapping', width: 640, height: 360, fps: 30 };
+  private sink: SourceSink | null = null;
+  async start(sink: SourceSink): Promise<void> {
+    this.sink = sink;
+  }
+  async stop(): Promise<void> {
+    this.sink = null;
+  }
+  emit(e: SourceEvent): void {
+    this.sink?.event(e);
+  }
+}
+
+test('replies a peer leaves unread are bounded: status is coalesced, and a peer that never catches up is closed', { timeout: 30_000 }, async () => {
+  const source = new FlappingSource();
+  const lines: string[] = [];
+  const log = { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) };
+  const server = await startTestServer({ idleTimeoutMs: 3000, log }, { source });
+  try {
+    const stuck = dial(server.tcp.port);
+    const late = dial(server.tcp.port);
+    for (const s of [stuck, late]) {
+      s.pause();
+      s.write(HELLO);
+    }
+    await waitUntil(() => server.registry.size === 2, 5000, 'both peers streaming');
+    // 20 MB of STATUS, far more than the kernel's socket buffers hold, while neither peer reads; a few
+    // per turn of the event loop, so that each write reaches the kernel if it has room.
+    const N = 20_000;
+    const text = 'x'.repeat(1000);
+    for (let i = 0; i < N; i++) {
+      source.emit(i % 2 ? { kind: 'resumed', text } : { kind: 'lost', reason: text });
+      if (i % 4 === 3) await new Promise((r) => setImmediate(r));
+    }
+    source.emit({ kind: 'resumed', text: 'the latest' });
+    const t0 = performance.now();
+
+    // One catches up: it gets what the kernel held, a bounded backlog, and then the source's latest state.
+    const got: Message[] = [];
+    const decoder = new MessageDecoder();
+    late.on('data', (c: Buffer) => got.push(...decoder.push(c).messages));
+    late.resume();
+    await waitUntil(() => got.some((m) => m.type === 'status' && m.text === 'the latest'), 5000, 'the latest status');
+    const statuses = got.filter((m) => m.type === 'status').length;
+    assert.ok(statuses < N / 2, `${statuses} of ${N + 1} status messages were queued for a peer that did not read`);
+
+    // The other never reads: closed once its replies have stayed backed up for a third of the idle timeout.
+    await waitUntil(() => server.registry.size === 1, 5000, 'the stuck peer closed');
+    assert.ok(performance.now() - t0 < 2500, 'before its idle timeout');
+    assert.ok(lines.some((l) => /E_TIMEOUT: .*replies unread/.test(l)), lines.slice(-3).join('\n'));
+    stuck.destroy();
+    late.destroy();
   } finally {
     await server.close();
   }
