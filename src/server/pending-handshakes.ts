@@ -8,6 +8,13 @@
  */
 import net from 'node:net';
 
+/**
+ * Connections per port that are not streaming clients, on top of --max-clients: what slow, idle or
+ * never-finishing peers can hold. An honest handshake is over in milliseconds, so 256 is room for a
+ * reconnect storm of hundreds of viewers at once.
+ */
+export const MAX_PENDING_HANDSHAKES = 256;
+
 export type DropReason = 'evicted' | 'deadline';
 
 export interface PendingEntry {

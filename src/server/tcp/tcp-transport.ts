@@ -9,7 +9,7 @@ import { MessageDecoder } from '../../protocol/decoder.js';
 import { encodeMessage } from '../../protocol/encode.js';
 import { detectProtocol } from '../../protocol/seed.js';
 import { FramewireSession, type ServerContext, type SessionTransport } from '../framewire-session.js';
-import { dropLogger, PendingHandshakes, poolConnections } from '../pending-handshakes.js';
+import { dropLogger, MAX_PENDING_HANDSHAKES, PendingHandshakes, poolConnections } from '../pending-handshakes.js';
 import { TutorialSession } from './tutorial-session.js';
 
 export interface TcpTransportOptions {
@@ -27,12 +27,6 @@ export interface RunningTransport {
   /** Send every client a goodbye and stop listening; resolves when all sockets are gone. */
   close(): Promise<void>;
 }
-
-/**
- * Connections still in their handshake (TLS, first bytes, hello), on top of --max-clients: bounds what slow
- * or idle peers can hold. When full, the oldest handshake of the address holding the most is dropped.
- */
-export const MAX_PENDING_HANDSHAKES = 256;
 
 /**
  * Answers that end a handshake (REJECT, the HTTP pointer) get this long to reach the peer before the socket
