@@ -1,0 +1,70 @@
+"""Picture decoders by codec id: the one place a FRAME's payload becomes a numpy array.
+
+framewire/1 carries JPEG only (codec 1), and its HELLO has no codec field, so this client asks for JPEG
+implicitly and decodes it with OpenCV (``cv2.imdecode``: BGR, uint8, ready for OpenCV; Debian's
+python3-opencv decodes through libjpeg-turbo). A later protocol version that offers another codec (H.264)
+would list in its HELLO only the codecs that ``decodable_codecs()`` returns, so a client never asks for a
+codec it cannot decode; adding one is a new entry in ``_DECODERS`` plus the id in protocol.PROTOCOL_CODECS.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import FramewireError
+from .protocol import CODEC_JPEG, PROTOCOL_CODECS
+
+#: A decoded picture: shape (height, width, 3), BGR channel order, uint8.
+Image = npt.NDArray[np.uint8]
+
+_cv2: Any = None
+
+
+def _opencv() -> Any:
+    """Import cv2 on first use: the protocol and the raw JPEG bytes work without it."""
+    global _cv2
+    if _cv2 is None:
+        try:
+            import cv2  # type: ignore[import]
+        except ImportError as e:
+            raise FramewireError(
+                "E_UNSUPPORTED",
+                "decoding JPEG needs OpenCV: apt-get install python3-opencv (or pip install opencv-python)",
+            ) from e
+        _cv2 = cv2
+    return _cv2
+
+
+def _decode_jpeg(payload: bytes) -> Image:
+    cv2 = _opencv()
+    image = cv2.imdecode(np.frombuffer(payload, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise FramewireError("E_MALFORMED", f"a {len(payload)}-byte payload is not a decodable JPEG")
+    return image  # type: ignore[no-any-return]
+
+
+_DECODERS: Dict[int, Callable[[bytes], Image]] = {CODEC_JPEG: _decode_jpeg}
+_PROBES: Dict[int, Callable[[], object]] = {CODEC_JPEG: _opencv}
+
+
+def decodable_codecs() -> List[int]:
+    """Codec ids this installation can decode to images, in order of preference."""
+    out: List[int] = []
+    for codec in _DECODERS:
+        try:
+            _PROBES[codec]()
+        except FramewireError:
+            continue
+        if codec in PROTOCOL_CODECS:
+            out.append(codec)
+    return out
+
+
+def decode_image(codec: int, payload: bytes) -> Image:
+    """The picture as a BGR uint8 array of shape (height, width, 3); FramewireError if it cannot be."""
+    decoder = _DECODERS.get(codec)
+    if decoder is None:
+        raise FramewireError("E_UNSUPPORTED", f"no decoder for codec {codec}")
+    return decoder(payload)
