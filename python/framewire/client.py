@@ -70,6 +70,9 @@ _CLOSE_WAIT_S = 2.0
 #: Refusals that reconnecting cannot fix (the same set as the Node client).
 FATAL_CODES = frozenset({"E_AUTH", "E_VERSION", "E_BAD_PARAMS", "E_TLS", "E_UNSUPPORTED", "E_BAD_MAGIC"})
 
+#: Frame.image failures that mean "this frame's bytes", as opposed to "no decoder here" (E_UNSUPPORTED).
+UNDECODABLE = frozenset({"E_MALFORMED", "E_TOO_LARGE"})
+
 StatusCallback = Callable[[str, Optional[Status]], None]
 
 
@@ -161,7 +164,7 @@ class Frame:
             try:
                 self._image = decode_image(self.codec, self.jpeg)
             except FramewireError as e:
-                if e.code == "E_MALFORMED" and self._on_decode_error is not None:
+                if e.code in UNDECODABLE and self._on_decode_error is not None:
                     self._on_decode_error()
                     self._on_decode_error = None
                 raise
@@ -442,7 +445,7 @@ class Client:
             try:
                 return True, f.image
             except FramewireError as e:
-                if e.code != "E_MALFORMED":
+                if e.code not in UNDECODABLE:
                     raise
 
     def __iter__(self) -> Iterator[Frame]:

@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any, Dict, List, NoReturn, Optional
 
-from .client import Client, connect
+from .client import UNDECODABLE, Client, connect
 from .errors import FramewireError
 from .protocol import LIMITS, Status
 
@@ -202,7 +202,7 @@ def run_view(args: argparse.Namespace) -> int:
                 try:
                     window.show(frame.image, status_line(cam, frame.width, frame.height, note[0]))
                 except FramewireError as e:
-                    if e.code != "E_MALFORMED":
+                    if e.code not in UNDECODABLE:
                         raise
                 if window.poll_quit():
                     break

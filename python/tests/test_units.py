@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 import unittest
 
@@ -10,7 +11,8 @@ import numpy as np
 import framewire
 from framewire.client import Frame, normalise_fingerprint
 from framewire.clock import ClockOffset, offset_sample
-from framewire.codecs import decodable_codecs, decode_image
+from framewire import turbojpeg
+from framewire.codecs import _decode_jpeg_opencv, decodable_codecs, decode_image, jpeg_decoder
 from framewire.errors import FramewireError, code_from_number
 from framewire.protocol import CODEC_JPEG, PROTOCOL_VERSION
 from framewire.stats import StatsWindow, percentile
@@ -94,6 +96,51 @@ class Decoding(unittest.TestCase):
         ok, data = cv2.imencode(".jpg", image)
         self.assertTrue(ok)
         return bytes(data)
+
+    def _noise_jpeg(self, w: int, h: int) -> bytes:
+        import cv2
+
+        rng = np.random.default_rng(7)
+        image = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (5, 5), 0)
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        self.assertTrue(ok)
+        return bytes(data)
+
+    def test_turbojpeg_and_opencv_give_the_same_pixels(self) -> None:
+        self.assertTrue(turbojpeg.available(), "libturbojpeg0 is installed (it is in .ci/run)")
+        self.assertEqual(jpeg_decoder(), "turbojpeg")
+        jpeg = self._noise_jpeg(320, 180)
+        a = turbojpeg.decode_bgr(jpeg)
+        b = _decode_jpeg_opencv(jpeg)
+        self.assertEqual(a.shape, (180, 320, 3))
+        self.assertTrue(np.array_equal(a, b), f"max difference {np.abs(a.astype(int) - b).max()}")
+
+    def test_the_decoder_can_be_forced(self) -> None:
+        old = os.environ.get("FRAMEWIRE_JPEG_DECODER")
+        try:
+            os.environ["FRAMEWIRE_JPEG_DECODER"] = "opencv"
+            self.assertEqual(jpeg_decoder(), "opencv")
+            self.assertEqual(decode_image(CODEC_JPEG, self._jpeg(64, 48)).shape, (48, 64, 3))
+            os.environ["FRAMEWIRE_JPEG_DECODER"] = "pillow"
+            with self.assertRaises(FramewireError):
+                jpeg_decoder()
+        finally:
+            if old is None:
+                del os.environ["FRAMEWIRE_JPEG_DECODER"]
+            else:
+                os.environ["FRAMEWIRE_JPEG_DECODER"] = old
+
+    def test_turbojpeg_refuses_garbage_and_huge_headers_before_allocating(self) -> None:
+        for junk in (b"", b"\xff\xd8\xff\xd9", b"not a jpeg at all"):
+            with self.assertRaises(FramewireError) as ctx:
+                turbojpeg.decode_bgr(junk)
+            self.assertEqual(ctx.exception.code, "E_MALFORMED")
+        jpeg = bytearray(self._jpeg(64, 48))
+        sof = jpeg.index(b"\xff\xc0")
+        jpeg[sof + 5 : sof + 9] = b"\x40\x00\x40\x00"  # height and width 16384: 268 Mpx
+        with self.assertRaises(FramewireError) as ctx:
+            turbojpeg.decode_bgr(bytes(jpeg))
+        self.assertEqual(ctx.exception.code, "E_TOO_LARGE")
 
     def test_jpeg_decodes_to_a_bgr_array_of_the_frame_size(self) -> None:
         self.assertEqual(decodable_codecs(), [CODEC_JPEG])
