@@ -28,7 +28,7 @@ Image = npt.NDArray[np.uint8]
 _cv2: Any = None
 
 
-def _opencv() -> Any:
+def load_opencv() -> Any:
     """Import cv2 on first use: the protocol and the raw JPEG bytes work without it."""
     global _cv2
     if _cv2 is None:
@@ -44,7 +44,7 @@ def _opencv() -> Any:
 
 
 def _decode_jpeg_opencv(payload: bytes) -> Image:
-    cv2 = _opencv()
+    cv2 = load_opencv()
     image = cv2.imdecode(np.frombuffer(payload, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise FramewireError("E_MALFORMED", f"a {len(payload)}-byte payload is not a decodable JPEG")
@@ -60,7 +60,7 @@ def jpeg_decoder() -> str:
         return "turbojpeg"
     if forced == "turbojpeg":
         raise FramewireError("E_UNSUPPORTED", "FRAMEWIRE_JPEG_DECODER=turbojpeg but libturbojpeg is not installed")
-    _opencv()
+    load_opencv()
     return "opencv"
 
 

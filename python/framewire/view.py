@@ -15,6 +15,7 @@ import time
 from typing import Any, Dict, List, NoReturn, Optional
 
 from .client import UNDECODABLE, Client, connect
+from .codecs import load_opencv
 from .errors import FramewireError
 from .protocol import LIMITS, Status
 
@@ -116,8 +117,7 @@ class _Window:
     """The newest frame with a status bar under it; one imshow per frame your loop takes."""
 
     def __init__(self, title: str) -> None:
-        import cv2  # type: ignore[import]
-
+        cv2 = load_opencv()  # a FramewireError saying what to install when OpenCV is missing
         self.cv2: Any = cv2
         self.title = title
         # GUI_NORMAL: no Qt toolbar; the window is the picture and its status bar.
