@@ -3,7 +3,8 @@
  *
  *   npx tsx bench/main.ts [--smoke] [--only NAME[,NAME…]] [--out FILE] [--warmup S] [--duration S]
  *
- * Scenarios (bench/scenarios/): encode, latency, fanout-tcp, fanout-mjpeg, throughput, tutorial, scaling, profile.
+ * Scenarios (bench/scenarios/): encode, latency, library, fanout-tcp, fanout-mjpeg, throughput, passthrough, tutorial, python,
+ * scaling, profile.
  * Every server runs as its own process and every load generator too (bench/loadgen.ts); all of them are
  * killed on the way out, whatever happens. The report (default docs/benchmarks.md) is rewritten at the end,
  * with the tables of the scenarios that ran; nothing is installed: missing reference tools give "missing" rows.
@@ -26,8 +27,9 @@ import { throughput } from './scenarios/throughput.js';
 import { passthrough } from './scenarios/passthrough.js';
 import { library } from './scenarios/library.js';
 import { tutorial } from './scenarios/tutorial.js';
+import { python } from './scenarios/python.js';
 
-const SCENARIOS: Scenario[] = [encode, latency, library, fanoutTcp, fanoutMjpeg, throughput, passthrough, tutorial, scaling, profile];
+const SCENARIOS: Scenario[] = [encode, latency, library, fanoutTcp, fanoutMjpeg, throughput, passthrough, tutorial, python, scaling, profile];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
