@@ -5,7 +5,7 @@ import v8 from 'node:v8';
 import { isFramewireError } from '../errors.js';
 import { runServe, SERVE_USAGE } from './serve.js';
 import { runView, VIEW_USAGE } from './view.js';
-import { runDevices } from './devices-command.js';
+import { DEVICES_USAGE, runDevices } from './devices-command.js';
 
 const USAGE = `framewire — real-time camera streaming
 
@@ -17,6 +17,10 @@ Usage:
 ${SERVE_USAGE}
 
 ${VIEW_USAGE}
+
+${DEVICES_USAGE}
+
+Every command takes -h/--help.
 `;
 
 // JPEG work runs on libuv's pool; more threads than cores only queue and each keeps its own malloc arena.

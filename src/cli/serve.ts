@@ -3,7 +3,6 @@
  * (unless --http-port 0) the HTTP port, print where to watch, and shut down cleanly on SIGINT/SIGTERM.
  */
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import { FramewireError } from '../errors.js';
 import { stderrLogger } from '../log.js';
 import { LIMITS } from '../protocol/constants.js';
@@ -12,13 +11,13 @@ import { httpTransport } from '../server/http/http-transport.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { createSource, parseSourceSpec } from '../sources/spec.js';
 import { loadTlsMaterial, selfSignedTlsMaterial, type TlsMaterial } from '../server/tls-material.js';
-import { intFlag } from './args.js';
+import { intFlag, parseFlags, stringFlag, type FlagTable } from './args.js';
 import { encoderDescription } from '../pipeline/encoder.js';
 import { recordHub } from '../recording/server-recorder.js';
 
 export const SERVE_USAGE = `framewire serve [options]
   --source SPEC        testpattern (default), camera, camera:DEVICE, file:PATH, url:URL, screen[:DISPLAY], ffmpeg:ARGS
-  --loop               loop a file source (default on for files)
+  --loop, --no-loop    loop a file source, or play it once and stop (default: loop)
   --no-passthrough     re-encode a JPEG source even for clients at its exact size (default: forward it untouched)
   --host ADDR          listen address (default 0.0.0.0)
   --port N             framewire/1 + tutorial TCP port (default 8880; 0 = any free port)
@@ -37,7 +36,8 @@ export const SERVE_USAGE = `framewire serve [options]
   --tls-self-signed    generate a certificate at start and print its SHA-256 fingerprint
   --record DIR         record the default profile as MJPEG segments in DIR
   --segment-seconds N  length of a recorded segment (default 60)
-  --quiet              log warnings and errors only`;
+  --quiet              log warnings and errors only
+  -h, --help           this text`;
 
 export interface RecordChoice {
   dir: string;
@@ -46,43 +46,46 @@ export interface RecordChoice {
 
 export type TlsChoice = { kind: 'files'; cert: string; key: string } | { kind: 'self-signed' } | null;
 
-export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: TlsChoice; record: RecordChoice | null } {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: false,
-    options: {
-      source: { type: 'string' },
-      loop: { type: 'boolean', default: true },
-      'no-passthrough': { type: 'boolean', default: false },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      'http-port': { type: 'string' },
-      width: { type: 'string' },
-      height: { type: 'string' },
-      fps: { type: 'string' },
-      quality: { type: 'string' },
-      'max-clients': { type: 'string' },
-      'max-profiles': { type: 'string' },
-      'max-width': { type: 'string' },
-      'max-height': { type: 'string' },
-      'max-fps': { type: 'string' },
-      'max-clients-per-address': { type: 'string' },
-      token: { type: 'string' },
-      'allow-seed-clients': { type: 'boolean', default: false },
-      'handshake-timeout': { type: 'string' },
-      'idle-timeout': { type: 'string' },
-      window: { type: 'string' },
-      'max-message': { type: 'string' },
-      quiet: { type: 'boolean', default: false },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'tls-self-signed': { type: 'boolean', default: false },
-      record: { type: 'string' },
-      'segment-seconds': { type: 'string' },
-    },
-  });
-  const certFile = values['tls-cert'];
-  const keyFile = values['tls-key'];
+/** Every flag of `serve`; SERVE_USAGE documents each (a test holds the two together). */
+export const SERVE_FLAGS = {
+  source: { type: 'string' },
+  loop: { type: 'boolean' },
+  'no-loop': { type: 'boolean' },
+  'no-passthrough': { type: 'boolean', default: false },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'http-port': { type: 'string' },
+  width: { type: 'string' },
+  height: { type: 'string' },
+  fps: { type: 'string' },
+  quality: { type: 'string' },
+  'max-clients': { type: 'string' },
+  'max-profiles': { type: 'string' },
+  'max-width': { type: 'string' },
+  'max-height': { type: 'string' },
+  'max-fps': { type: 'string' },
+  'max-clients-per-address': { type: 'string' },
+  token: { type: 'string' },
+  'allow-seed-clients': { type: 'boolean', default: false },
+  'handshake-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  window: { type: 'string' },
+  'max-message': { type: 'string' },
+  quiet: { type: 'boolean', default: false },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-self-signed': { type: 'boolean', default: false },
+  record: { type: 'string' },
+  'segment-seconds': { type: 'string' },
+} as const satisfies FlagTable;
+
+/** The parsed flags, or null when --help asked for the usage instead. */
+export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: TlsChoice; record: RecordChoice | null } | null {
+  const { values, help } = parseFlags('serve', argv, SERVE_FLAGS);
+  if (help) return null;
+  if (values.loop === true && values['no-loop'] === true) throw new FramewireError('E_BAD_PARAMS', 'choose either --loop or --no-loop');
+  const certFile = stringFlag(values['tls-cert']);
+  const keyFile = stringFlag(values['tls-key']);
   if ((certFile === undefined) !== (keyFile === undefined)) {
     throw new FramewireError('E_BAD_PARAMS', '--tls-cert and --tls-key go together');
   }
@@ -95,11 +98,10 @@ export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: Tls
       : values['tls-self-signed']
         ? { kind: 'self-signed' }
         : null;
-  void positionals;
   const d = DEFAULT_SERVER_CONFIG;
-  const source = values.source ?? d.source;
+  const source = stringFlag(values.source) ?? d.source;
   parseSourceSpec(source); // fail early with a clear message
-  const token = values.token ?? process.env.FRAMEWIRE_TOKEN ?? null;
+  const token = stringFlag(values.token) ?? process.env.FRAMEWIRE_TOKEN ?? null;
   if (token !== null && (token.length === 0 || Buffer.byteLength(token) > 256)) {
     throw new FramewireError('E_BAD_PARAMS', '--token must be 1 to 256 bytes');
   }
@@ -107,9 +109,9 @@ export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: Tls
   const maxClients = intFlag(values['max-clients'], 'max-clients', 1, 100_000, d.maxClients);
   const config: ServerConfig = Object.freeze({
     source,
-    loop: values.loop ?? true,
+    loop: values['no-loop'] !== true,
     passthrough: !values['no-passthrough'],
-    host: values.host ?? d.host,
+    host: stringFlag(values.host) ?? d.host,
     port: intFlag(values.port, 'port', 0, 65535, d.port),
     httpPort: httpPort === 0 ? null : httpPort,
     defaults: Object.freeze({
@@ -127,14 +129,15 @@ export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: Tls
     maxClients,
     maxClientsPerAddress: intFlag(values['max-clients-per-address'], 'max-clients-per-address', 1, 100_000, Math.min(maxClients, d.maxClientsPerAddress)),
     token,
-    allowSeedClients: values['allow-seed-clients'] ?? false,
+    allowSeedClients: values['allow-seed-clients'] === true,
     handshakeTimeoutMs: intFlag(values['handshake-timeout'], 'handshake-timeout', 100, 600_000, d.handshakeTimeoutMs),
     idleTimeoutMs: intFlag(values['idle-timeout'], 'idle-timeout', 1000, 86_400_000, d.idleTimeoutMs),
     maxClientMessageBytes: intFlag(values['max-message'], 'max-message', 64, 1 << 20, d.maxClientMessageBytes),
     window: intFlag(values.window, 'window', 1, 16, d.window),
-    log: stderrLogger(values.quiet ?? false),
+    log: stderrLogger(values.quiet === true),
   });
-  const record = values.record ? { dir: values.record, segmentSeconds: intFlag(values['segment-seconds'], 'segment-seconds', 1, 86_400, 60) } : null;
+  const recordDir = stringFlag(values.record);
+  const record = recordDir ? { dir: recordDir, segmentSeconds: intFlag(values['segment-seconds'], 'segment-seconds', 1, 86_400, 60) } : null;
   return { config, tls, record };
 }
 
@@ -164,9 +167,17 @@ export function describeEndpoints(server: RunningServer, tls: TlsMaterial | null
     lines.push(`  terminal:  npx framewire view ${stream}://${h}:${tcpPort}${server.config.token ? ' --token …' : ''}${pin}`);
   }
   if (tls) lines.push(`  TLS certificate SHA-256 fingerprint: ${tls.fingerprint256}`);
-  lines.push(`  tutorial clients connect to port ${tcpPort} as they are${server.config.token ? (server.config.allowSeedClients ? '' : ' (refused: a token is set)') : ''}`);
+  lines.push(`  tutorial clients: ${tutorialNote(server, tls !== null)}`);
   lines.push('Press Ctrl-C to stop.');
   return lines.join('\n');
+}
+
+/** Whether the tutorial's own programs can watch, and why not: they speak neither TLS nor tokens. */
+function tutorialNote(server: RunningServer, tls: boolean): string {
+  const port = server.tcp.port;
+  if (tls) return `cannot connect: port ${port} speaks TLS only, which the tutorial format has no place for`;
+  if (server.config.token && !server.config.allowSeedClients) return `refused on port ${port}: a token is set, which the tutorial format cannot send (--allow-seed-clients)`;
+  return `connect to port ${port} as they are`;
 }
 
 async function tlsMaterial(choice: TlsChoice, host: string): Promise<TlsMaterial | null> {
@@ -176,7 +187,12 @@ async function tlsMaterial(choice: TlsChoice, host: string): Promise<TlsMaterial
 }
 
 export async function runServe(argv: string[]): Promise<number> {
-  const { config, tls: tlsChoice, record } = parseServeArgs(argv);
+  const parsed = parseServeArgs(argv);
+  if (!parsed) {
+    process.stdout.write(SERVE_USAGE + '\n');
+    return 0;
+  }
+  const { config, tls: tlsChoice, record } = parsed;
   const tls = await tlsMaterial(tlsChoice, config.host);
   const spec = parseSourceSpec(config.source);
   const source = createSource(spec, config.defaults, { loop: config.loop });

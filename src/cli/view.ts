@@ -2,12 +2,11 @@
  * `framewire view URL`: watch a stream in the terminal (or just count it), record it, summarise it.
  * ESC or q quits, like the tutorial's ESC.
  */
-import { parseArgs } from 'node:util';
 import { connect, type FramewireClient } from '../client/client.js';
 import { MjpegRecorder } from '../recording/mjpeg-recorder.js';
 import { FramewireError } from '../errors.js';
 import { LIMITS } from '../protocol/constants.js';
-import { intFlag, numberFlag } from './args.js';
+import { intFlag, numberFlag, parseFlags, stringFlag, type FlagTable } from './args.js';
 import { renderJpeg } from './terminal-renderer.js';
 
 export const VIEW_USAGE = `framewire view URL [options]
@@ -21,7 +20,25 @@ export const VIEW_USAGE = `framewire view URL [options]
   --display MODE      terminal (default on a terminal) or none
   --token T           authentication token (or FRAMEWIRE_TOKEN)
   --tls-fingerprint F pin the server certificate's SHA-256 fingerprint (AA:BB:…)
-  --reconnect         reconnect with backoff when the connection drops`;
+  --reconnect         reconnect with backoff when the connection drops
+  -h, --help          this text`;
+
+/** Every flag of `view`; VIEW_USAGE documents each (a test holds the two together). */
+export const VIEW_FLAGS = {
+  width: { type: 'string' },
+  height: { type: 'string' },
+  fps: { type: 'string' },
+  quality: { type: 'string' },
+  frames: { type: 'string' },
+  duration: { type: 'string' },
+  record: { type: 'string' },
+  'segment-seconds': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  display: { type: 'string' },
+  token: { type: 'string' },
+  'tls-fingerprint': { type: 'string' },
+  reconnect: { type: 'boolean', default: false },
+} as const satisfies FlagTable;
 
 export interface ViewSummary {
   frames: number;
@@ -53,37 +70,20 @@ export function summarise(client: FramewireClient, startedMs: number): ViewSumma
 }
 
 export async function runView(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      width: { type: 'string' },
-      height: { type: 'string' },
-      fps: { type: 'string' },
-      quality: { type: 'string' },
-      frames: { type: 'string' },
-      duration: { type: 'string' },
-      record: { type: 'string' },
-      'segment-seconds': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      display: { type: 'string' },
-      token: { type: 'string' },
-      'tls-fingerprint': { type: 'string' },
-      reconnect: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
+  const { values, positionals, help } = parseFlags('view', argv, VIEW_FLAGS, true);
+  if (help) {
     process.stdout.write(VIEW_USAGE + '\n');
     return 0;
   }
   const url = positionals[0];
   if (!url || positionals.length > 1) throw new FramewireError('E_BAD_PARAMS', `view takes one URL\n${VIEW_USAGE}`);
-  const display = values.display ?? (process.stdout.isTTY ? 'terminal' : 'none');
+  const display = stringFlag(values.display) ?? (process.stdout.isTTY ? 'terminal' : 'none');
   if (display !== 'terminal' && display !== 'none') throw new FramewireError('E_BAD_PARAMS', '--display must be terminal or none');
   const maxFrames = intFlag(values.frames, 'frames', 1, Number.MAX_SAFE_INTEGER, Infinity);
   const duration = numberFlag(values.duration, 'duration', 0.001, 1e9);
-  const token = values.token ?? process.env.FRAMEWIRE_TOKEN;
+  const token = stringFlag(values.token) ?? process.env.FRAMEWIRE_TOKEN;
+  const fingerprint = stringFlag(values['tls-fingerprint']);
+  const recordPath = stringFlag(values.record);
 
   let statusNote = '';
   const client = await connect(url, {
@@ -92,8 +92,8 @@ export async function runView(argv: string[]): Promise<number> {
     fps: intFlag(values.fps, 'fps', 0, LIMITS.maxFps, url.startsWith('seed:') ? 15 : 0),
     quality: intFlag(values.quality, 'quality', 0, LIMITS.maxQuality, 0),
     ...(token ? { token } : {}),
-    ...(values['tls-fingerprint'] ? { tls: { fingerprint: values['tls-fingerprint'] } } : {}),
-    reconnect: values.reconnect,
+    ...(fingerprint ? { tls: { fingerprint } } : {}),
+    reconnect: values.reconnect === true,
     onStatus: (text) => {
       if (display === 'none' && !values.json) process.stderr.write(`${text}\n`);
       else statusNote = text;
@@ -101,8 +101,8 @@ export async function runView(argv: string[]): Promise<number> {
   });
   const started = performance.now();
   const segmentSeconds = numberFlag(values['segment-seconds'], 'segment-seconds', 1, 86_400) ?? 0;
-  const recorder = values.record
-    ? new MjpegRecorder({ path: values.record, segmentSeconds, onError: (e) => process.stderr.write(`framewire: ${e.code}: ${e.message}; viewing goes on\n`) })
+  const recorder = recordPath
+    ? new MjpegRecorder({ path: recordPath, segmentSeconds, onError: (e) => process.stderr.write(`framewire: ${e.code}: ${e.message}; viewing goes on\n`) })
     : null;
   const screen = display === 'terminal' ? new TerminalScreen(client) : null;
   let stopTimer: NodeJS.Timeout | null = null;
