@@ -28,9 +28,17 @@ export interface ClientInfo {
   bytes: number;
 }
 
+export interface ClientTotals {
+  sent: number;
+  dropped: number;
+  bytes: number;
+}
+
 /** Every streaming client of every transport, so limits and status are counted once. */
 export class ClientRegistry {
   private readonly clients = new Set<ClientRecord>();
+  /** What clients that have left were sent and dropped: folded in as each leaves, so totals never go down. */
+  private readonly retired: ClientTotals = { sent: 0, dropped: 0, bytes: 0 };
   private readonly perAddress = new Map<string, number>();
   private nextId = 1;
 
@@ -60,9 +68,25 @@ export class ClientRegistry {
 
   remove(rec: ClientRecord): void {
     if (!this.clients.delete(rec)) return;
+    const k = rec.counters();
+    this.retired.sent += k.sent;
+    this.retired.dropped += k.dropped;
+    this.retired.bytes += k.bytes;
     const n = (this.perAddress.get(rec.address) ?? 1) - 1;
     if (n <= 0) this.perAddress.delete(rec.address);
     else this.perAddress.set(rec.address, n);
+  }
+
+  /** Monotonic totals over every client since start: those that left plus those streaming now. */
+  totals(): ClientTotals {
+    const t = { ...this.retired };
+    for (const c of this.clients) {
+      const k = c.counters();
+      t.sent += k.sent;
+      t.dropped += k.dropped;
+      t.bytes += k.bytes;
+    }
+    return t;
   }
 
   list(): ClientInfo[] {

@@ -3,7 +3,7 @@
  * servers in one process — as in tests — never share or clash over metrics.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ClientInfo, ClientProtocol } from '../client-registry.js';
+import type { ClientProtocol, ClientTotals } from '../client-registry.js';
 import { profileKey } from '../../pipeline/profile.js';
 import type { ServerContext } from '../framewire-session.js';
 
@@ -20,42 +20,11 @@ export interface ServerMetrics {
   render(): Promise<string>;
 }
 
-/**
- * Sent/dropped/bytes are per-client counters that vanish with the client. To expose monotonic totals we
- * remember each client's last reading and fold it into a retired sum when the client is gone (what it did
- * between the last scrape and leaving is not seen: a slight undercount, never a decrease).
- */
-class ClientTotals {
-  private readonly last = new Map<number, ClientInfo>();
-  private retired = { sent: 0, dropped: 0, bytes: 0 };
-
-  update(clients: readonly ClientInfo[]): { sent: number; dropped: number; bytes: number } {
-    const now = new Map(clients.map((c) => [c.id, c]));
-    for (const [id, c] of this.last) {
-      if (!now.has(id)) {
-        this.retired.sent += c.sent;
-        this.retired.dropped += c.dropped;
-        this.retired.bytes += c.bytes;
-        this.last.delete(id);
-      }
-    }
-    const t = { ...this.retired };
-    for (const c of clients) {
-      this.last.set(c.id, c);
-      t.sent += c.sent;
-      t.dropped += c.dropped;
-      t.bytes += c.bytes;
-    }
-    return t;
-  }
-}
-
 export function createServerMetrics(ctx: ServerContext): ServerMetrics {
   const { hub, registry: clients } = ctx;
   const registry = new Registry();
   const registers = [registry];
-  const totals = new ClientTotals();
-  let snapshot = { sent: 0, dropped: 0, bytes: 0 };
+  let snapshot: ClientTotals = { sent: 0, dropped: 0, bytes: 0 };
   let sourceUp = 1;
   const profileLabels = new Set<string>();
 
@@ -67,8 +36,9 @@ export function createServerMetrics(ctx: ServerContext): ServerMetrics {
     collect() {
       const list = clients.list();
       for (const p of PROTOCOLS) this.set({ protocol: p }, list.filter((c) => c.protocol === p).length);
-      // One reading of the client counters per scrape, shared by the three totals below.
-      snapshot = totals.update(list);
+      // One reading per scrape, shared by the three totals below. The registry folds a leaving client's
+      // counters into its totals, so frames sent to clients gone between two scrapes are counted too.
+      snapshot = clients.totals();
     },
   });
   new Counter({
@@ -87,9 +57,9 @@ export function createServerMetrics(ctx: ServerContext): ServerMetrics {
     registers,
   });
   for (const [name, help, key] of [
-    ['framewire_frames_sent_total', 'Frames handed to clients, summed over clients.', 'sent'],
-    ['framewire_frames_dropped_total', 'Frames dropped for slow clients (newest frame wins), summed over clients.', 'dropped'],
-    ['framewire_bytes_sent_total', 'JPEG payload bytes handed to clients, summed over clients.', 'bytes'],
+    ['framewire_frames_sent_total', 'Frames handed to clients since start, every client (including those that have left).', 'sent'],
+    ['framewire_frames_dropped_total', 'Frames dropped for slow clients (newest frame wins) since start, every client.', 'dropped'],
+    ['framewire_bytes_sent_total', 'JPEG payload bytes handed to clients since start, every client.', 'bytes'],
   ] as const) {
     new Counter({
       name,
