@@ -8,7 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { FramewireError, toFramewireError, type ErrorCode } from '../errors.js';
 import { PROTOCOL_VERSION } from '../protocol/constants.js';
-import { MessageDecoder } from '../protocol/decoder.js';
+import { MessageDecoder, parseSupportedVersions } from '../protocol/decoder.js';
 import { encodeMessage } from '../protocol/encode.js';
 import type { AcceptMessage, Message, StatusMessage, StreamParams } from '../protocol/messages.js';
 import { encodeSeedHello, SeedFrameDecoder } from '../protocol/seed.js';
@@ -267,6 +267,11 @@ export class FramewireClient implements AsyncIterable<Frame> {
           handshakeDone = true;
           return accepted(m);
         }
+        if (m.type === 'reject' && m.code === 'E_VERSION') {
+          const versions = parseSupportedVersions(m.text);
+          const speaks = versions ? `it speaks framewire/${versions.join(', framewire/')}` : m.text;
+          return refused(new FramewireError('E_VERSION', `server refused framewire/${PROTOCOL_VERSION}: ${speaks}`));
+        }
         if (m.type === 'reject' || m.type === 'error') return refused(new FramewireError(m.code, `server refused: ${m.text}`));
         return refused(new FramewireError('E_UNEXPECTED', `expected accept, got ${m.type}`));
       }
@@ -372,8 +377,8 @@ export class FramewireClient implements AsyncIterable<Frame> {
         return;
       case 'goodbye':
         this.options.onStatus?.(`server said goodbye: ${m.text}`, null);
-        // A goodbye is a normal end; reconnecting (if enabled) may find the server back.
-        this.lost(m.code === 'OK' ? null : new FramewireError(m.code, m.text));
+        // A goodbye is a normal end, a server shutting down included; reconnecting (if enabled) may find it back.
+        this.lost(m.code === 'OK' || m.code === 'E_SHUTDOWN' ? null : new FramewireError(m.code, m.text));
         socket.end();
         return;
       case 'error':

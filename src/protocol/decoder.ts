@@ -82,7 +82,7 @@ export function parseBody(type: number, body: Uint8Array): Message {
       }
       const version = view.getUint16(4);
       if (version !== PROTOCOL_VERSION) {
-        throw new FramewireError('E_VERSION', `protocol version ${version} is not supported (this server speaks ${PROTOCOL_VERSION})`);
+        throw new FramewireError('E_VERSION', versionRejectText([PROTOCOL_VERSION], `protocol version ${version} is not supported`));
       }
       return {
         type: 'hello',
@@ -168,9 +168,40 @@ export function checkEnvelope(head: Uint8Array, maxMessageBytes: number): { type
   }
   const bounds = BODY_BOUNDS[type];
   if (bounds && (length < bounds[0] || length > bounds[1])) {
-    throw malformed(`message type 0x${type.toString(16)} with a ${length}-byte body (allowed ${bounds[0]}..${Math.min(bounds[1], maxMessageBytes)})`);
+    const what = `message type 0x${type.toString(16)} with a ${length}-byte body (allowed ${bounds[0]}..${Math.min(bounds[1], maxMessageBytes)})`;
+    // Over the maximum of a type with a token or text field, that field is over its limit (§2.2 step 4, §5.2).
+    if (length > bounds[1] && bounds[0] !== bounds[1]) throw new FramewireError('E_TOO_LARGE', `${what}: its ${type === MessageType.HELLO ? 'token' : 'text'} is over the limit`);
+    throw malformed(what);
   }
   return { type, length };
+}
+
+/**
+ * True when the first 4 bytes of a connection start a framewire/1 message: a known type, then zero flags
+ * and reserved (§6.1). Any message type counts, so a connection opening with, say, an ACK is answered
+ * E_UNEXPECTED (not a HELLO) on every transport, and only bytes that are no framewire/1 message get E_BAD_MAGIC.
+ */
+export function isFramewireStart(first: Uint8Array): boolean {
+  return first.length >= 4 && KNOWN_TYPES.has(first[0]!) && first[1] === 0 && first[2] === 0 && first[3] === 0;
+}
+
+const VERSIONS_PREFIX = 'supported: ';
+
+/**
+ * The text of a REJECT E_VERSION (§4.7): the one text with a defined form, "supported: 1" (the versions the
+ * server speaks, ascending, comma-separated), then optionally "; " and a reason for people.
+ */
+export function versionRejectText(versions: readonly number[], reason = ''): string {
+  return `${VERSIONS_PREFIX}${versions.join(',')}${reason ? `; ${reason}` : ''}`;
+}
+
+/** The versions a REJECT E_VERSION says the server speaks, or null when its text does not have the form. */
+export function parseSupportedVersions(text: string): number[] | null {
+  if (!text.startsWith(VERSIONS_PREFIX)) return null;
+  const list = text.slice(VERSIONS_PREFIX.length).split(';', 1)[0]!;
+  if (!/^\d{1,5}(,\d{1,5})*$/.test(list)) return null;
+  const versions = list.split(',').map(Number);
+  return versions.every((v) => v >= 1 && v <= 0xffff) ? versions : null;
 }
 
 export class MessageDecoder {

@@ -8,6 +8,7 @@
 import { FramewireError } from '../errors.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './constants.js';
+import { isFramewireStart } from './decoder.js';
 
 export const SEED_HEADER_SIZE = 8;
 /** The tutorial adds 888 to the frame rate as a check value. */
@@ -64,12 +65,14 @@ export type Detected = 'framewire' | 'seed' | 'http' | 'need-more';
 
 /**
  * Tell a framewire/1 client from a tutorial client by its first bytes (docs/protocol.md §6.1).
- * A framewire/1 hello starts 01 00 00 00 (type HELLO, zero flags); read as the tutorial's
- * int32 that is 1, never a valid 888 + fps. Throws E_BAD_MAGIC for anything else.
+ * A framewire/1 message starts TT 00 00 00 (a known type, zero flags and reserved; a HELLO is 01 00 00 00);
+ * read as the tutorial's int32 that is at most 0x7f, never a valid 888 + fps. Throws E_BAD_MAGIC for anything else.
  */
 export function detectProtocol(first: Uint8Array): Detected {
   if (first.length < 4) return 'need-more';
-  if (first[0] === 0x01 && first[1] === 0 && first[2] === 0 && first[3] === 0) return 'framewire';
+  // Any framewire/1 envelope start, not only a HELLO's: the session then answers a first message that is
+  // not a HELLO with E_UNEXPECTED, as over WebSocket (§4.1). Read as the tutorial's int32 these are 1..0x7f.
+  if (isFramewireStart(first)) return 'framewire';
   const raw = new DataView(first.buffer, first.byteOffset, 4).getInt32(0, true);
   if (raw > SEED_FPS_OFFSET && raw <= SEED_FPS_OFFSET + SEED_MAX_FPS) return 'seed';
   const ascii = String.fromCharCode(first[0]!, first[1]!, first[2]!, first[3]!);

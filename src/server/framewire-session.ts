@@ -60,6 +60,8 @@ export class FramewireSession {
   private readonly slot: NewestFrameSlot;
   /** Sequence numbers sent and not yet acknowledged, oldest first. */
   private readonly inFlight: number[] = [];
+  /** The newest seq sent on this connection (null before the first frame): no ACK may go past it. */
+  private newestSent: number | null = null;
   /** Last proof that the peer reads: an ACK of a frame in flight or a PONG to our PING (not its own PINGs). */
   private lastHeardMs = Date.now();
   private handshakeTimer: NodeJS.Timeout | null;
@@ -84,6 +86,7 @@ export class FramewireSession {
       ready: () => this.inFlight.length < this.ctx.config.window && this.transport.isOpen(),
       send: (f, done) => {
         this.inFlight.push(f.seq);
+        this.newestSent = f.seq;
         this.transport.sendFrame(f, done);
       },
     });
@@ -160,10 +163,10 @@ export class FramewireSession {
     this.record = null;
   }
 
-  /** Server shutdown: goodbye, then close. */
+  /** Server shutdown: GOODBYE E_SHUTDOWN (§4.5; code 0 is a peer simply leaving), then close. */
   goodbye(text = 'server shutting down'): void {
     if (this.state === 'closed') return;
-    if (this.transport.isOpen()) this.send({ type: 'goodbye', code: 'OK', text });
+    if (this.transport.isOpen()) this.send({ type: 'goodbye', code: 'E_SHUTDOWN', text });
     this.close();
   }
 
@@ -274,6 +277,11 @@ export class FramewireSession {
   }
 
   private onAck(seq: number): void {
+    // §4.2: an ACK past the newest frame sent acknowledges frames the client cannot have received (it would
+    // open the window ahead of the network); one at or before the oldest in flight (late, repeated) changes nothing.
+    if (this.newestSent === null || ((seq - this.newestSent) | 0) > 0) {
+      return this.fail('E_UNEXPECTED', `ack for frame ${seq >>> 0}, which was not sent${this.newestSent === null ? ' (no frame sent yet)' : ` (newest sent: ${this.newestSent >>> 0})`}`);
+    }
     // Only an ACK of a frame actually sent shows the peer reads; a blind ACK does not keep it alive.
     const newest = this.inFlight[this.inFlight.length - 1];
     if (newest !== undefined && ((this.inFlight[0]! - seq) | 0) <= 0 && ((seq - newest) | 0) <= 0) this.lastHeardMs = Date.now();

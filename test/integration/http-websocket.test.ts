@@ -161,7 +161,7 @@ describe('no token', () => {
     await peer.next('accept');
     const closing = s2.close();
     const bye = await peer.next('goodbye');
-    assert.equal(bye.code, 'OK');
+    assert.equal(bye.code, 'E_SHUTDOWN');
     await closing;
   });
 });

@@ -142,6 +142,12 @@ describe('detectProtocol', () => {
     assert.equal(detectProtocol(hello.subarray(0, 4)), 'framewire');
   });
 
+  it('any framewire/1 message start (known type, zero flags and reserved) is framewire: the session, not the detector, refuses a non-HELLO (§4.1)', () => {
+    for (const type of [0x02, 0x03, 0x10, 0x11, 0x20, 0x21, 0x30, 0x40, 0x7e, 0x7f]) {
+      assert.equal(detectProtocol(Uint8Array.of(type, 0, 0, 0)), 'framewire', type.toString(16));
+    }
+  });
+
   it('a tutorial hello (int32 LE 889..1888) is seed', () => {
     assert.equal(detectProtocol(seedHelloBytes(889)), 'seed');
     assert.equal(detectProtocol(seedHelloBytes(918)), 'seed');
@@ -162,7 +168,7 @@ describe('detectProtocol', () => {
       new TextEncoder().encode('get / HTTP/1.1'),
       Uint8Array.of(0x16, 0x03, 0x01, 0x02),
       Uint8Array.of(0x01, 0x00, 0x00, 0x01), // framewire type byte but non-zero reserved
-      Uint8Array.of(0x02, 0x00, 0x00, 0x00), // an ACCEPT is not a client's first message
+      Uint8Array.of(0x05, 0x00, 0x00, 0x00), // no such framewire/1 type
     ]) {
       assert.equal(codeOf(() => detectProtocol(b)), 'E_BAD_MAGIC', toHex(b));
     }

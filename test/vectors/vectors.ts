@@ -23,6 +23,8 @@ export interface Vector {
   error?: ErrorCode;
   messagesBefore?: JsonMessage[];
   detect?: Detect;
+  /** What a server answers when these bytes open a connection, over TCP and WebSocket alike (§4.1). */
+  opening?: 'accept' | ErrorCode;
 }
 
 /** Parse a .hex fixture: '#' comment lines, free whitespace, lowercase hex digits only. */

@@ -83,11 +83,16 @@ export function startTcpTransport(ctx: ServerContext, options: TcpTransportOptio
       config.log.info(`E_TIMEOUT: ${address} sent no hello within ${config.handshakeTimeoutMs} ms`);
       socket.destroy();
     }, config.handshakeTimeoutMs);
+    // After a refusal the socket is half-closed and whatever the peer still sends is read and dropped until it
+    // closes or the linger ends, not left unread: closing with unread data sends an RST, which can destroy the
+    // refusal before the peer reads it (docs/protocol.md §4.5). The linger bounds what dropping can cost.
+    let discarding = false;
     /** Say one last thing and close, even if the peer never reads it nor closes its side. */
     const refuse = (last: Uint8Array | string): void => {
       clearTimeout(detectTimer);
       socket.end(last);
-      socket.pause();
+      discarding = true;
+      first = Buffer.alloc(0);
       setTimeout(() => socket.destroy(), HANDSHAKE_LINGER_MS).unref();
     };
 
@@ -98,9 +103,9 @@ export function startTcpTransport(ctx: ServerContext, options: TcpTransportOptio
         const session = new FramewireSession(tcpSessionTransport(socket, address), ctx);
         handle = {
           onData: (c) => {
-            // After an error or goodbye the socket lingers until flushed (end()); anything more the peer
-            // sends would only be thrown away, so stop reading it.
-            if (session.closed) return void socket.pause();
+            // After an error or goodbye the socket lingers until flushed (end(), at most 2 s); what the peer
+            // still sends is dropped undecoded but read, so the close is a FIN, not an RST (§4.5).
+            if (session.closed) return;
             const { messages, error } = decoder.push(c);
             for (const m of messages) session.onMessage(m);
             if (error) session.onDecodeError(error);
@@ -123,6 +128,7 @@ export function startTcpTransport(ctx: ServerContext, options: TcpTransportOptio
     };
 
     const onData = (chunk: Buffer): void => {
+      if (discarding) return;
       if (handle) return handle.onData(chunk);
       first = Buffer.concat([first, chunk]);
       let kind;
