@@ -24,7 +24,10 @@ export const SERVE_USAGE = `framewire serve [options]
   --http-port N        browser viewer, MJPEG, snapshot, status, metrics (default 8080; 0 = off)
   --width W --height H --fps F --quality Q   source size and rate, and the default profile (1280x720@30 q80)
   --max-width W --max-height H --max-fps F   largest size and rate granted (default 3840x2160, 120)
-  --max-profiles N     distinct size/quality profiles encoded at once (default 16); more get the nearest
+  --max-profiles N     distinct size/quality profiles encoded at once (default 16); more get one at or below theirs
+  --encode-budget MPX  encoding clients may cause, megapixels per second over all profiles
+                       (default 100 per core: ${DEFAULT_SERVER_CONFIG.encodeBudget / 1e6} here); the default profile is always served
+  --allow-upscale      grant pictures larger than the source (default: never, the source's size is the most)
   --max-clients N      streaming clients in all (default 1000)
   --max-clients-per-address N                (default 1000)
   --token T            require this token from every client (or FRAMEWIRE_TOKEN)
@@ -61,6 +64,8 @@ export const SERVE_FLAGS = {
   quality: { type: 'string' },
   'max-clients': { type: 'string' },
   'max-profiles': { type: 'string' },
+  'encode-budget': { type: 'string' },
+  'allow-upscale': { type: 'boolean', default: false },
   'max-width': { type: 'string' },
   'max-height': { type: 'string' },
   'max-fps': { type: 'string' },
@@ -126,6 +131,8 @@ export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: Tls
       maxFps: intFlag(values['max-fps'], 'max-fps', LIMITS.minFps, LIMITS.maxFps, d.bounds.maxFps),
     }),
     maxProfiles: intFlag(values['max-profiles'], 'max-profiles', 1, 256, d.maxProfiles),
+    encodeBudget: intFlag(values['encode-budget'], 'encode-budget', 1, 1_000_000, d.encodeBudget / 1e6) * 1e6,
+    allowUpscale: values['allow-upscale'] === true,
     maxClients,
     maxClientsPerAddress: intFlag(values['max-clients-per-address'], 'max-clients-per-address', 1, 100_000, Math.min(maxClients, d.maxClientsPerAddress)),
     token,

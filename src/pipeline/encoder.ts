@@ -5,7 +5,7 @@
 import sharp from 'sharp';
 import { FramewireError } from '../errors.js';
 import type { RawFrame } from '../sources/source.js';
-import type { Profile } from './profile.js';
+import { pictureSize, type Profile } from './profile.js';
 import { nativeJpeg, nativeJpegStatus } from './native-jpeg.js';
 
 sharp.cache(false);
@@ -39,7 +39,11 @@ export async function encodeForProfile(frame: RawFrame, profile: Profile, allowP
         ? sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } })
         : sharp(frame.data, { failOn: 'error' });
     if (profile.width !== frame.width || profile.height !== frame.height) {
-      img = img.resize(profile.width, profile.height, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: true });
+      // Never stretched: a frame of another shape than the source gets the whole picture with black bars
+      // (docs/protocol.md §4.1), the same for every transport since they all encode here.
+      const picture = pictureSize(profile, frame);
+      const fit = picture.width === profile.width && picture.height === profile.height ? 'fill' : 'contain';
+      img = img.resize(profile.width, profile.height, { fit, background: { r: 0, g: 0, b: 0 }, kernel: 'linear', fastShrinkOnLoad: true });
     }
     return await img
       .jpeg({ quality: profile.quality, optimiseCoding: false, progressive: false, chromaSubsampling: '4:2:0', mozjpeg: false })

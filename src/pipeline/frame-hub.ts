@@ -41,6 +41,14 @@ export interface ProfileStats {
   lastEncodeMs: number;
 }
 
+export interface HubOptions {
+  passthrough?: boolean;
+  /** Distinct profiles encoded at once. */
+  maxProfiles?: number;
+  /** Encoding work all profiles may cost together, in pixels per second (see encodeCost). */
+  encodeBudget?: number;
+}
+
 export interface HubObserver {
   captured?(frame: RawFrame): void;
   encoded?(profile: Profile, ms: number, bytes: number, passthrough: boolean): void;
@@ -50,6 +58,7 @@ export interface HubObserver {
 
 interface SubState {
   subscriber: Subscriber;
+  fps: number;
   intervalUs: number;
   nextDueUs: number;
   profile: ProfileState;
@@ -90,9 +99,13 @@ export class FrameHub {
   captured = 0;
   lastSourceEvent: SourceEvent | null = null;
 
+  /** The server's default profile: always granted as asked (the operator chose it), never shrunk by the budget. */
+  defaultProfile: Profile | null = null;
+  private lastFormat: RawFrame['format'] | null = null;
+
   constructor(
     readonly source: Source,
-    private readonly options: { passthrough?: boolean; maxProfiles?: number } = {},
+    private readonly options: HubOptions = {},
   ) {
     this.slackUs = 500_000 / Math.max(1, source.info.fps);
   }
@@ -117,30 +130,75 @@ export class FrameHub {
   }
 
   /**
-   * The profile a subscriber actually gets: the one asked for, unless that would be one more distinct profile
-   * than maxProfiles allows — each costs an encode per frame, so a peer must not be able to add them without
-   * bound — in which case the nearest live profile (by pixel count, then quality).
+   * Pixels one encode of a profile touches: its output, plus the source picture when it is resized (reading
+   * the source costs as much as writing a small output: measured, 320x180 from 720p takes 1.5x the time of
+   * 720p itself). A profile the source's JPEG passes through untouched costs nothing.
    */
-  fitProfile(p: Profile): Profile {
-    const max = this.options.maxProfiles ?? Infinity;
-    const same = this.profiles.get(profileKey(p));
-    if (same || this.profiles.size < max) return same?.profile ?? p;
-    const distance = (q: Profile): number => Math.abs(Math.log((q.width * q.height) / (p.width * p.height))) + Math.abs(q.quality - p.quality) / 100;
-    let best: Profile = p;
-    let bestD = Infinity;
-    for (const s of this.profiles.values()) {
-      const d = distance(s.profile);
-      if (d < bestD) {
-        bestD = d;
-        best = s.profile;
+  encodeCost(p: Profile): number {
+    const { width: sw, height: sh } = this.source.info;
+    const same = p.width === sw && p.height === sh;
+    if (same && this.lastFormat === 'jpeg' && (this.options.passthrough ?? true)) return 0;
+    return p.width * p.height + (same ? 0 : sw * sh);
+  }
+
+  /** Encoding work now, in pixels per second: each live profile at the highest rate one of its subscribers takes. */
+  encodeLoad(without?: SubState): number {
+    let load = 0;
+    for (const ps of this.profiles.values()) load += this.encodeCost(ps.profile) * this.rateOf(ps, without);
+    return load;
+  }
+
+  private rateOf(ps: ProfileState, without?: SubState): number {
+    let r = 0;
+    for (const s of ps.subs) if (s !== without) r = Math.max(r, s.fps);
+    return Math.min(r, Math.max(1, this.source.info.fps));
+  }
+
+  /**
+   * The profile a subscriber actually gets (docs/protocol.md §4.1 "When the server is busy"): the one asked
+   * for while it fits both the profile table (maxProfiles) and the encode budget; otherwise the largest live
+   * profile at or below it in width, height and quality that fits; otherwise, with room in the table, the
+   * asked profile shrunk (same shape) until it fits the budget. Never anything larger than asked. With no
+   * such profile, E_TOO_MANY_CLIENTS. `without`: a subscriber moving away (renegotiation) is not counted.
+   */
+  fitProfile(p: Profile, fps = this.source.info.fps, without?: SubState): Profile {
+    const key = profileKey(p);
+    const same = this.profiles.get(key);
+    if (this.defaultProfile && key === profileKey(this.defaultProfile)) return same?.profile ?? p;
+    const maxProfiles = this.options.maxProfiles ?? Infinity;
+    const budget = this.options.encodeBudget ?? Infinity;
+    const rate = Math.min(Math.max(1, fps), Math.max(1, this.source.info.fps));
+    const load = this.encodeLoad(without);
+    const live = [...this.profiles.values()].filter((ps) => [...ps.subs].some((s) => s !== without));
+    /** Extra work if this subscriber joins ps (a profile already encoded at this rate costs nothing more). */
+    const extra = (q: Profile, ps?: ProfileState): number => this.encodeCost(q) * Math.max(0, rate - (ps ? this.rateOf(ps, without) : 0));
+    const fits = (q: Profile, ps?: ProfileState): boolean => load + extra(q, ps) <= budget;
+    const sameLive = same && live.includes(same) ? same : undefined;
+    if (sameLive ? fits(p, sameLive) : live.length < maxProfiles && fits(p)) return sameLive?.profile ?? p;
+    let best: Profile | null = null;
+    for (const ps of live) {
+      const q = ps.profile;
+      if (q.width > p.width || q.height > p.height || q.quality > p.quality || !fits(q, ps)) continue;
+      if (!best || q.width * q.height > best.width * best.height || (q.width * q.height === best.width * best.height && q.quality > best.quality)) best = q;
+    }
+    if (best) return best;
+    if (live.length < maxProfiles) {
+      for (let s = 0.9; p.width * s >= 16 && p.height * s >= 16; s *= 0.9) {
+        const q = { width: 2 * Math.floor((p.width * s) / 2), height: 2 * Math.floor((p.height * s) / 2), quality: p.quality };
+        const ps = this.profiles.get(profileKey(q));
+        if (fits(q, ps && live.includes(ps) ? ps : undefined)) return ps?.profile ?? q;
       }
     }
-    return best;
+    throw new FramewireError(
+      'E_TOO_MANY_CLIENTS',
+      `no encoding capacity for ${p.width}x${p.height} q${p.quality} (${live.length} of ${maxProfiles} profiles, --max-profiles; ` +
+        `budget ${Math.round(budget / 1e6)} Mpx/s, --encode-budget): ask for less, or a size others already get`,
+    );
   }
 
   /** Subscribe at the profile fitProfile() grants (read it back from Subscription.profile). */
   subscribe(profile: Profile, fps: number, subscriber: Subscriber): Subscription {
-    const state: SubState = { subscriber, intervalUs: 1e6 / fps, nextDueUs: 0, profile: this.profileState(this.fitProfile(profile)) };
+    const state: SubState = { subscriber, fps, intervalUs: 1e6 / fps, nextDueUs: 0, profile: this.profileState(this.fitProfile(profile, fps)) };
     state.profile.subs.add(state);
     let current = { profile: state.profile.profile, fps };
     const hub = this;
@@ -152,9 +210,17 @@ export class FrameHub {
         return current.fps;
       },
       change(p: Profile, newFps: number) {
+        // With no capacity for the new request the subscriber keeps what it has (read back profile and fps).
+        let fitted: Profile;
+        try {
+          fitted = hub.fitProfile(p, newFps, state);
+        } catch {
+          return;
+        }
         hub.leave(state);
-        state.profile = hub.profileState(hub.fitProfile(p));
+        state.profile = hub.profileState(fitted);
         state.profile.subs.add(state);
+        state.fps = newFps;
         state.intervalUs = 1e6 / newFps;
         state.nextDueUs = 0;
         current = { profile: state.profile.profile, fps: newFps };
@@ -236,6 +302,7 @@ export class FrameHub {
   private onFrame(frame: RawFrame): void {
     if (this.stopped) return;
     this.captured++;
+    this.lastFormat = frame.format;
     this.releaseLatestRaw?.();
     this.latestRaw = frame;
     this.releaseLatestRaw = frame.retain?.();

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { LIMITS } from '../protocol/constants.js';
 import type { StreamParams } from '../protocol/messages.js';
 import type { Logger } from '../log.js';
@@ -18,8 +19,15 @@ export interface ServerConfig {
   readonly defaults: StreamParams;
   /** Largest size and rate a client may be granted (requests above are clamped). */
   readonly bounds: { readonly maxWidth: number; readonly maxHeight: number; readonly maxFps: number };
-  /** Distinct (size, quality) profiles encoded at once; further requests get the nearest live profile. */
+  /** Distinct (size, quality) profiles encoded at once; further requests get a live profile at or below theirs. */
   readonly maxProfiles: number;
+  /**
+   * Encoding work clients may cause, in pixels per second over all profiles (each encoded frame counts its
+   * output pixels, plus the source's when it is resized). The default profile is always served.
+   */
+  readonly encodeBudget: number;
+  /** Grant pictures larger than the source (default false: upscaling costs encoding and adds no detail). */
+  readonly allowUpscale: boolean;
   readonly maxClients: number;
   readonly maxClientsPerAddress: number;
   /** Shared secret required in the hello (and on HTTP); null: no authentication. */
@@ -37,6 +45,14 @@ export interface ServerConfig {
   readonly log: Logger;
 }
 
+/**
+ * Default encode budget per core, in pixels per second. Measured on the reference 2-core machine: one core
+ * encodes 330 to 440 million such pixels a second from a 1280x720 source (native encoder at the source size,
+ * sharp when resizing); the default allows about a quarter of that, leaving the rest for capture, fan-out
+ * and the event loop (docs/security.md).
+ */
+export const ENCODE_BUDGET_PER_CORE = 100_000_000;
+
 export const DEFAULT_SERVER_CONFIG = {
   source: 'testpattern',
   loop: true,
@@ -47,6 +63,8 @@ export const DEFAULT_SERVER_CONFIG = {
   defaults: { width: 1280, height: 720, fps: 30, quality: 80 },
   bounds: { maxWidth: LIMITS.maxWidth, maxHeight: LIMITS.maxHeight, maxFps: LIMITS.maxFps },
   maxProfiles: 16,
+  encodeBudget: ENCODE_BUDGET_PER_CORE * Math.max(1, os.availableParallelism()),
+  allowUpscale: false,
   maxClients: 1000,
   maxClientsPerAddress: 1000,
   token: null,

@@ -189,12 +189,17 @@ export class FramewireSession {
     this.handshakeTimer = null;
     this.state = 'streaming';
     this.lastHeardMs = Date.now();
-    const asked = grantParams(h, config, hub.source.info.fps);
-    this.sub = hub.subscribe({ width: asked.width, height: asked.height, quality: asked.quality }, asked.fps, {
-      deliver: (f) => this.slot.offer(f),
-      sourceEvent: (e) => this.onSourceEvent(e),
-    });
-    // The hub may grant a nearby live profile instead (--max-profiles): tell the client what it gets.
+    const asked = grantParams(h, config, hub.source.info);
+    try {
+      this.sub = hub.subscribe({ width: asked.width, height: asked.height, quality: asked.quality }, asked.fps, {
+        deliver: (f) => this.slot.offer(f),
+        sourceEvent: (e) => this.onSourceEvent(e),
+      });
+    } catch (e) {
+      const err = e as FramewireError;
+      return this.fail(err.code, err.message, true);
+    }
+    // The hub may grant a smaller live profile instead (--max-profiles, --encode-budget): tell the client what it gets.
     const granted = { ...this.sub.profile, fps: asked.fps };
     this.sendAccept(granted);
     this.record.profile = this.sub.profile;
@@ -267,13 +272,14 @@ export class FramewireSession {
   }
 
   private onRenegotiate(p: StreamParams): void {
-    const asked = grantParams(p, this.ctx.config, this.ctx.hub.source.info.fps);
+    const asked = grantParams(p, this.ctx.config, this.ctx.hub.source.info);
+    // Without capacity for the request the client keeps what it had; the ACCEPT says which (§4.3).
     this.sub!.change({ width: asked.width, height: asked.height, quality: asked.quality }, asked.fps);
     this.record!.profile = this.sub!.profile;
-    this.record!.fps = asked.fps;
+    this.record!.fps = this.sub!.fps;
     // A frame of the old profile may still be waiting; the client asked for the new one.
     this.slot.clear();
-    this.sendAccept({ ...this.sub!.profile, fps: asked.fps });
+    this.sendAccept({ ...this.sub!.profile, fps: this.sub!.fps });
   }
 
   private onAck(seq: number): void {

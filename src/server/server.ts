@@ -4,6 +4,7 @@
  */
 import { FramewireError } from '../errors.js';
 import { FrameHub } from '../pipeline/frame-hub.js';
+import { grantParams } from '../pipeline/profile.js';
 import type { Source } from '../sources/source.js';
 import { AuthGuard } from './auth-guard.js';
 import { ClientRegistry } from './client-registry.js';
@@ -31,7 +32,7 @@ export async function startServer(
   source: Source,
   options: { tcp?: TcpTransportOptions; extras?: ExtraTransport[]; context?: Partial<Pick<ServerContext, 'authFailed' | 'isBlocked'>> } = {},
 ): Promise<RunningServer> {
-  const hub = new FrameHub(source, { passthrough: config.passthrough, maxProfiles: config.maxProfiles });
+  const hub = new FrameHub(source, { passthrough: config.passthrough, maxProfiles: config.maxProfiles, encodeBudget: config.encodeBudget });
   const registry = new ClientRegistry(config.maxClients, config.maxClientsPerAddress);
   const guard = new AuthGuard();
   const ctx: ServerContext = {
@@ -48,6 +49,9 @@ export async function startServer(
     await hub.stop().catch(() => {});
     throw e instanceof FramewireError ? e : new FramewireError('E_SOURCE', `source failed to start: ${String(e)}`, { cause: e });
   }
+  // Known once the source runs (its real size): what a client asking for the defaults gets.
+  const d = grantParams({ width: 0, height: 0, fps: 0, quality: 0 }, config, source.info);
+  hub.defaultProfile = { width: d.width, height: d.height, quality: d.quality };
   const started: RunningTransport[] = [];
   try {
     const tcp = await startTcpTransport(ctx, options.tcp);

@@ -92,26 +92,27 @@ test('requests outside the documented bounds are clamped, and 0 means the server
 test("the server's own caps (--max-width/--max-height/--max-fps) clamp what clients are granted", async () => {
   const server = await startTestServer({ bounds: { maxWidth: 320, maxHeight: 240, maxFps: 10 } });
   try {
+    // 1920x1080 of a 640x360 source: the whole frame scales down to fit the caps, keeping its 16:9 shape.
     const c = await connect(`tcp://127.0.0.1:${server.tcp.port}`, { width: 1920, height: 1080, fps: 30 });
-    assert.deepEqual([c.accepted.width, c.accepted.height, c.accepted.fps], [320, 240, 10]);
+    assert.deepEqual([c.accepted.width, c.accepted.height, c.accepted.fps], [320, 180, 10]);
     const granted = await c.renegotiate({ width: 640, height: 480, fps: 60 });
-    assert.deepEqual([granted.width, granted.height, granted.fps], [320, 240, 10], 'renegotiation is capped too');
+    assert.deepEqual([granted.width, granted.height, granted.fps], [320, 240, 10], 'renegotiation is capped too (a 4:3 frame, the picture letterboxed)');
     await c.close();
   } finally {
     await server.close();
   }
 });
 
-test('distinct profiles are capped (--max-profiles): a further request is granted the nearest live profile', async () => {
+test('distinct profiles are capped (--max-profiles): a further request is granted the largest live profile at or below it', async () => {
   const server = await startTestServer({ maxProfiles: 2 });
   try {
     const url = `tcp://127.0.0.1:${server.tcp.port}`;
     const a = await connect(url, { width: 160, height: 90, quality: 50 });
     const b = await connect(url, { width: 640, height: 360, quality: 75 });
     const c = await connect(url, { width: 600, height: 340, quality: 70 });
-    assert.deepEqual([c.accepted.width, c.accepted.height, c.accepted.quality], [640, 360, 75], 'the nearest of the two live profiles');
+    assert.deepEqual([c.accepted.width, c.accepted.height, c.accepted.quality], [160, 90, 50], 'never the larger 640x360 q75');
     const frames = await within(take(c, 3), 5000, 'frames');
-    assert.ok(frames.every((f) => f.width === 640 && f.height === 360), 'and frames of that profile');
+    assert.ok(frames.every((f) => f.width === 160 && f.height === 90), 'and frames of that profile');
     const r = await c.renegotiate({ width: 170, height: 100, quality: 50 });
     assert.deepEqual([r.width, r.height], [160, 90], 'renegotiation is capped too');
     assert.equal(server.hub.profileStats().length, 2, 'still two encodes per frame');

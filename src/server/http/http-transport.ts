@@ -134,7 +134,7 @@ export function startHttpTransport(ctx: ServerContext, options: HttpTransportOpt
         const q = parseStreamQuery(url.searchParams);
         if (!q.ok) return sendText(res, 400, `${q.error.code}: ${q.error.message}`);
         if (route === 'mjpeg') return mjpeg.serve(req, res, q.params, address);
-        const g = grantParams(q.params, config, hub.source.info.fps);
+        const g = grantParams(q.params, config, hub.source.info);
         try {
           const frame = await hub.snapshot({ width: g.width, height: g.height, quality: g.quality });
           return sendBody(res, 200, 'image/jpeg', frame.payload, {

@@ -31,9 +31,16 @@ export function mjpegStreams(ctx: ServerContext, onStreaming: (res: http.ServerR
 
   const serve = (req: http.IncomingMessage, res: http.ServerResponse, requested: StreamParams, address: string): void => {
     const { config, hub, registry } = ctx;
-    const asked = grantParams(requested, config, hub.source.info.fps);
-    // The hub may grant a nearby live profile instead (--max-profiles).
-    const granted = { ...hub.fitProfile({ width: asked.width, height: asked.height, quality: asked.quality }), fps: asked.fps };
+    const asked = grantParams(requested, config, hub.source.info);
+    // The hub may grant a smaller live profile instead (--max-profiles, --encode-budget), or none.
+    let granted: StreamParams;
+    try {
+      granted = { ...hub.fitProfile({ width: asked.width, height: asked.height, quality: asked.quality }, asked.fps), fps: asked.fps };
+    } catch (e) {
+      const err = toFramewireError(e);
+      sendText(res, 503, `${err.code}: ${err.message}`, { 'Retry-After': '5' });
+      return;
+    }
     const headers = {
       ...COMMON_HEADERS,
       'Content-Type': `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}`,

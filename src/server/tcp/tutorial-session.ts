@@ -51,7 +51,7 @@ export class TutorialSession {
       }
       const h = decodeSeedHello(this.hello);
       this.record = registry.admit(this.address, 'tutorial', () => ({ sent: this.slot.sent, dropped: this.slot.dropped, bytes: this.slot.bytes }));
-      const g = grantParams({ width: h.width, height: h.height, fps: h.fps, quality: 0 }, config, hub.source.info.fps);
+      const g = grantParams({ width: h.width, height: h.height, fps: h.fps, quality: 0 }, config, hub.source.info);
       this.sub = hub.subscribe({ width: g.width, height: g.height, quality: g.quality }, g.fps, {
         deliver: (f) => {
           // Tutorial clients never send after the hello, so a stall shows as a write that never completes.
