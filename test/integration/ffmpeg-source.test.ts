@@ -9,7 +9,7 @@ import { alive } from '../helpers/process.js';
 import { FramewireError } from '../../src/errors.js';
 import type { RawFrame, SourceEvent, SourceSink } from '../../src/sources/source.js';
 import { createSource, parseSourceSpec } from '../../src/sources/spec.js';
-import { FfmpegSource } from '../../src/sources/ffmpeg/ffmpeg-source.js';
+import { effectiveFps, FfmpegSource, measuredFps } from '../../src/sources/ffmpeg/ffmpeg-source.js';
 import { JpegSplitter } from '../../src/sources/jpeg-splitter.js';
 import { splitArgs } from '../../src/sources/ffmpeg/split-args.js';
 import { parseProbeOutput } from '../../src/sources/ffmpeg/probe.js';
@@ -147,6 +147,22 @@ function collector(): Collector {
 
 const LAVFI = 'ffmpeg:-f lavfi -i testsrc2=size=320x240:rate=30';
 const request = { width: 320, height: 240, fps: 30 };
+
+describe('the measured source rate (pure)', () => {
+  test('the median interval: one stall or burst does not move it', () => {
+    const at = (gaps: number[]) => gaps.reduce<number[]>((t, g) => [...t, t.at(-1)! + g], [0]);
+    assert.equal(Math.round(measuredFps(at(Array(10).fill(1000 / 15)))! * 1000) / 1000, 15);
+    assert.equal(Math.round(measuredFps(at([66, 67, 66, 900, 67, 66, 5, 67]))!), 15);
+    assert.equal(measuredFps([0]), null);
+  });
+  test('declared unless clearly slower; snapped to a whole rate; never above the declared one', () => {
+    assert.equal(effectiveFps(25, 15.1), 15, 'ffmpeg said 25, frames come at 15');
+    assert.equal(effectiveFps(30, 29.2), 30, 'within 10 %: the declared rate');
+    assert.equal(effectiveFps(30, 31), 30, 'a burst is not a faster source');
+    assert.equal(effectiveFps(undefined, 7.49), 7.5);
+    assert.equal(effectiveFps(30, null), 30);
+  });
+});
 
 describe('FfmpegSource with ffmpeg', () => {
   const dir = mkdtempSync(join(tmpdir(), 'framewire-ffmpeg-'));

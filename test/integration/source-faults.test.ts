@@ -134,3 +134,30 @@ test('url: source: an MJPEG HTTP stream (here another framewire, like an IP came
     await camera.close();
   }
 });
+
+test('url: an MJPEG stream at 15 fps (ffmpeg guesses 25) is measured: reported and granted as 15, and delivered at 15', { timeout: 60_000 }, async (t) => {
+  if (!requireTool(t, 'ffmpeg', ['-version'], 'apt-get install ffmpeg')) return;
+  const camera = await startTestServer({ httpPort: 0, defaults: { width: 320, height: 240, fps: 15, quality: 70 } }, { extras: [httpTransport()] });
+  try {
+    const url = `http://127.0.0.1:${camera.extras[0]!.port}/stream.mjpg`;
+    const source = createSource(parseSourceSpec(`url:${url}`), { width: 320, height: 240, fps: 30 }, {});
+    const relay = await startTestServer({ defaults: { width: 320, height: 240, fps: 30, quality: 70 } }, { source });
+    try {
+      assert.equal(relay.hub.source.info.fps, 15, 'the source reports the rate it really delivers');
+      const asking30 = await connect(`tcp://127.0.0.1:${relay.tcp.port}`, { fps: 30 });
+      const asDefault = await connect(`tcp://127.0.0.1:${relay.tcp.port}`);
+      assert.equal(asking30.accepted.fps, 15, 'ACCEPT never grants more than the source delivers');
+      assert.equal(asDefault.accepted.fps, 15);
+      await take(asking30, 1);
+      const t0 = performance.now();
+      await within(take(asking30, 30), 15_000, '30 frames');
+      const got = 30 / ((performance.now() - t0) / 1000);
+      assert.ok(got > 12 && got < 18, `delivered ${got.toFixed(1)} fps, as granted`);
+      await Promise.all([asking30.close(), asDefault.close()]);
+    } finally {
+      await relay.close();
+    }
+  } finally {
+    await camera.close();
+  }
+});

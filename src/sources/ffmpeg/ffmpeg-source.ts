@@ -6,6 +6,10 @@
  * frame for stallSeconds) emits one 'lost' event, kills the child and restarts it with
  * exponential backoff (0.5 s doubling to 10 s); the first frame afterwards emits 'resumed'.
  * A file played once (plan.finite) ends with 'lost' {reason: 'end of file'} and is not restarted.
+ *
+ * info.fps is the rate frames really arrive at, measured (the median interval of the last frames), never
+ * above what the input declares: ffmpeg guesses 25 fps for an MJPEG HTTP stream whatever it delivers, and a
+ * camera in low light slows down. start() waits for a first measurement (8 frames, or 1 s after the first).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { FramewireError, toFramewireError } from '../../errors.js';
@@ -35,6 +39,33 @@ export interface FfmpegSourceOptions {
   killGraceMs?: number;
 }
 
+/** Frames whose arrival times the rate is measured over. */
+const RATE_WINDOW = 31;
+/** start() resolves after this many frames, or MEASURE_MS after the first, whichever comes first. */
+const MEASURE_FRAMES = 9;
+const MEASURE_MS = 1000;
+
+/**
+ * The rate to report: the declared one unless frames clearly arrive slower (by 10 % or more); then the
+ * measured one, snapped to a whole number when within 5 % of it (15.2 → 15), else to a tenth.
+ */
+export function effectiveFps(declared: number | undefined, measured: number | null): number | undefined {
+  if (measured === null || !(measured > 0)) return declared;
+  if (declared !== undefined && measured >= declared * 0.9) return declared;
+  const whole = Math.round(measured);
+  const snapped = whole > 0 && Math.abs(measured - whole) <= whole * 0.05 ? whole : Math.round(measured * 10) / 10;
+  return declared === undefined ? snapped : Math.min(declared, snapped);
+}
+
+/** Frames per second from arrival times (ms): the median interval, so one stall or burst does not skew it. */
+export function measuredFps(arrivalsMs: readonly number[]): number | null {
+  if (arrivalsMs.length < 2) return null;
+  const gaps = arrivalsMs.slice(1).map((t, i) => t - arrivalsMs[i]!).sort((a, b) => a - b);
+  const mid = gaps.length >> 1;
+  const median = gaps.length % 2 ? gaps[mid]! : (gaps[mid - 1]! + gaps[mid]!) / 2;
+  return median > 0 ? 1000 / median : null;
+}
+
 interface Run {
   child: ChildProcess;
   exited: Promise<void>;
@@ -62,6 +93,10 @@ export class FfmpegSource implements Source {
   private pendingStart: { resolve: () => void; reject: (e: FramewireError) => void } | null = null;
   private stderr: StderrLog | null = null;
   private badFrames = 0;
+  /** What the input says its rate is (device mode, probe, or the request). */
+  private declaredFps: number | undefined;
+  private arrivalsMs: number[] = [];
+  private measureTimer: NodeJS.Timeout | null = null;
 
   constructor(options: FfmpegSourceOptions) {
     this.opts = options;
@@ -101,7 +136,8 @@ export class FfmpegSource implements Source {
       throw toFramewireError(e, 'E_SOURCE');
     }
     if (this.stopping) throw new FramewireError('E_SHUTDOWN', 'source stopped while starting');
-    this._info = { ...this._info, description: this.plan.description, fps: this.plan.fps ?? this.opts.request.fps };
+    this.declaredFps = this.plan.fps ?? this.opts.request.fps;
+    this._info = { ...this._info, description: this.plan.description, fps: this.declaredFps };
     this.stderr = new StderrLog((ev) => this.sink?.event(ev));
     const started = new Promise<void>((resolve, reject) => {
       this.pendingStart = { resolve, reject };
@@ -141,6 +177,8 @@ export class FfmpegSource implements Source {
     });
     const run: Run = { child, exited, ended: false, frames: 0 };
     this.run = run;
+    // A restart's gap is no interval between frames.
+    this.arrivalsMs = [];
     const splitter = new JpegSplitter(this.opts.maxFrameBytes === undefined ? {} : { maxFrameBytes: this.opts.maxFrameBytes });
     let splitterDrops = 0;
 
@@ -194,6 +232,8 @@ export class FfmpegSource implements Source {
     }
     this.lastFrameMs = Date.now();
     run.frames++;
+    this.arrivalsMs.push(performance.now());
+    if (this.arrivalsMs.length > RATE_WINDOW) this.arrivalsMs.shift();
     const frame: RawFrame = {
       seq: this.seq,
       captureUs: nowUs(),
@@ -207,17 +247,33 @@ export class FfmpegSource implements Source {
       this.backoffMs = this.opts.backoffInitialMs ?? 500;
       if (this.pendingStart) {
         this._info = { ...this._info, width: size.width, height: size.height };
-        this.running = true;
-        const p = this.pendingStart;
-        this.pendingStart = null;
-        p.resolve();
+        this.measureTimer = setTimeout(() => this.finishStart(), MEASURE_MS);
       } else if (this.lost) {
         this.lost = false;
         const after = ((Date.now() - this.lostAtMs) / 1000).toFixed(1);
         this.sink?.event({ kind: 'resumed', text: `ffmpeg delivering frames again after ${after} s` });
       }
     }
+    if (this.pendingStart && run.frames >= MEASURE_FRAMES) this.finishStart();
+    else if (!this.pendingStart && run.frames % RATE_WINDOW === 0) this.updateRate();
     this.sink?.frame(frame);
+  }
+
+  private updateRate(): void {
+    const fps = effectiveFps(this.declaredFps, measuredFps(this.arrivalsMs));
+    if (fps !== undefined && fps !== this._info.fps) this._info = { ...this._info, fps };
+  }
+
+  /** The first frames are in: the size and a first measured rate are known. */
+  private finishStart(): void {
+    if (this.measureTimer) clearTimeout(this.measureTimer);
+    this.measureTimer = null;
+    const p = this.pendingStart;
+    if (!p) return;
+    this.pendingStart = null;
+    this.updateRate();
+    this.running = true;
+    p.resolve();
   }
 
   /** A run is over (exit, spawn error or stall): fail start, or report the loss and schedule a restart. */
@@ -227,6 +283,8 @@ export class FfmpegSource implements Source {
     if (this.stopping || this.run !== run) return;
     if (this.stallTimer) clearInterval(this.stallTimer);
     this.stallTimer = null;
+    // Frames came before the run ended: the start succeeded (measured on what there was); this is a loss.
+    if (this.pendingStart && run.frames > 0) this.finishStart();
     if (this.pendingStart) {
       const p = this.pendingStart;
       this.pendingStart = null;
@@ -272,6 +330,8 @@ export class FfmpegSource implements Source {
   private clearTimers(): void {
     if (this.stallTimer) clearInterval(this.stallTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.measureTimer) clearTimeout(this.measureTimer);
+    this.measureTimer = null;
     this.stallTimer = null;
     this.retryTimer = null;
   }
