@@ -92,6 +92,60 @@ test('a lagging reader sees bounded latency: at most the window of frames is que
   }
 });
 
+/** Frame ages (ms) seen by a reader at a quarter of the stream's bandwidth, for `seconds`, with `window`. */
+async function laggingReaderAges(window: number, seconds: number): Promise<{ ages: number[]; frameReadMs: number }> {
+  const server = await startTestServer({ window, defaults: { width: 640, height: 360, fps: 30, quality: 90 } });
+  try {
+    const s = await rawConnect(server.tcp.port);
+    s.write(hello({ width: 640, height: 360, fps: 30, quality: 90 }));
+    const decoder = new MessageDecoder();
+    const ages: number[] = [];
+    let frameBytes = 0;
+    await within(
+      new Promise<void>((resolve, reject) => {
+        let rate = 0;
+        s.once('data', (first: Buffer) => {
+          // The ACCEPT (and maybe a frame) is in; size the link from the first frame the reader will see.
+          s.pause();
+          s.unshift(first);
+          void server.hub.snapshot({ width: 640, height: 360, quality: 90 }).then((f) => {
+            frameBytes = f.payload.length;
+            rate = (frameBytes * 30) / 4;
+            setTimeout(resolve, seconds * 1000);
+            s.pipe(throttle(rate)).on('data', (chunk: Buffer) => {
+              const { messages, error } = decoder.push(chunk);
+              if (error) reject(error);
+              for (const m of messages) {
+                if (m.type !== 'frame') continue;
+                ages.push((nowUs() - m.captureUs) / 1000);
+                s.write(encodeMessage({ type: 'ack', seq: m.seq }));
+              }
+            });
+          }, reject);
+        });
+      }),
+      seconds * 1000 + 10_000,
+      'the lagging reader',
+    );
+    s.destroy();
+    return { ages, frameReadMs: (frameBytes / ((frameBytes * 30) / 4)) * 1000 };
+  } finally {
+    await server.close();
+  }
+}
+
+test('the same lagging reader without the window: its delay keeps growing, past 2 s within 5 s (the README figure)', { timeout: 60_000 }, async () => {
+  // A window far beyond what the reader can take: only the socket buffers (megabytes) bound what is queued.
+  const [windowed, unbounded] = await Promise.all([laggingReaderAges(2, 5), laggingReaderAges(10_000, 5)]);
+  const late = windowed.ages.slice(5).sort((a, b) => a - b);
+  const p90 = late[Math.floor(late.length * 0.9)]!;
+  assert.ok(p90 < windowed.frameReadMs * 4 + 100, `with the window: p90 age ${p90.toFixed(0)} ms`);
+  const last = unbounded.ages.at(-1)!;
+  const early = unbounded.ages[Math.min(5, unbounded.ages.length - 1)]!;
+  assert.ok(last > 2000, `without the window the last frame was ${last.toFixed(0)} ms old (with it: p90 ${p90.toFixed(0)} ms)`);
+  assert.ok(last > early + 1500, `and the delay grows: ${early.toFixed(0)} ms early on, ${last.toFixed(0)} ms after 5 s`);
+});
+
 test('a slow consumer of the library drops frames locally and always gets a recent one', async () => {
   const server = await startTestServer();
   try {
@@ -114,7 +168,10 @@ test('a slow consumer of the library drops frames locally and always gets a rece
     const r = await it.next();
     assert.ok(!r.done);
     assert.ok(c.stats.dropped >= 15, `dropped ${c.stats.dropped} while the consumer was away`);
-    assert.ok(r.value.latencyMs === null || r.value.latencyMs < 200, 'the frame handed over is a recent one');
+    // The clock offset is known by now (pings go out on connect), so latency was really measured.
+    assert.ok(r.value.latencyMs !== null, 'latency was measured');
+    assert.ok(r.value.latencyMs < 200, `the frame handed over is a recent one (${r.value.latencyMs.toFixed(1)} ms)`);
+    assert.ok((nowUs() - r.value.captureUs) / 1000 < 200, 'and on this machine its capture time says so too');
     await c.close();
   } finally {
     await server.close();
