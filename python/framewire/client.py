@@ -732,7 +732,8 @@ class Client:
             return _CONTINUE
         if isinstance(m, Goodbye):
             self._status(f"server said goodbye: {m.text}", None)
-            return None if m.code == "OK" else FramewireError(m.code, m.text)
+            # A server shutting down says E_SHUTDOWN (§4.5): a normal end, like GOODBYE 0.
+            return None if m.code in ("OK", "E_SHUTDOWN") else FramewireError(m.code, m.text)
         if isinstance(m, ErrorMessage):
             return FramewireError(m.code, f"server error: {m.text}")
         return self._fail(sock, FramewireError("E_UNEXPECTED", f"server sent {m.type} while streaming"))

@@ -7,6 +7,7 @@ against the same vectors (test/vectors/).
 """
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 from typing import ClassVar, Dict, List, Optional, Tuple, Union
@@ -271,8 +272,24 @@ def check_envelope(head: bytes, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYT
     lo, hi = bounds
     if length < lo or (hi is not None and length > hi):
         allowed = min(hi, max_message_bytes) if hi is not None else max_message_bytes
-        raise _malformed(f"message type 0x{type_:02x} with a {length}-byte body (allowed {lo}..{allowed})")
+        what = f"message type 0x{type_:02x} with a {length}-byte body (allowed {lo}..{allowed})"
+        # §2.2 step 4: over the maximum of a type with a token or text field, that field is over its limit.
+        if hi is not None and length > hi and lo != hi:
+            raise FramewireError("E_TOO_LARGE", f"{what}: its {'token' if type_ == HELLO else 'text'} is over the limit")
+        raise _malformed(what)
     return type_, length
+
+
+def parse_supported_versions(text: str) -> Optional[List[int]]:
+    """The versions a REJECT E_VERSION says the server speaks ("supported: 1; …", §4.7), or None."""
+    prefix = "supported: "
+    if not text.startswith(prefix):
+        return None
+    listed = text[len(prefix) :].split(";", 1)[0]
+    if not re.fullmatch(r"\d{1,5}(,\d{1,5})*", listed):
+        return None
+    versions = [int(v) for v in listed.split(",")]
+    return versions if all(1 <= v <= 0xFFFF for v in versions) else None
 
 
 def _text(body: bytes, len_offset: int, start: int, what: str) -> str:
@@ -299,7 +316,7 @@ def parse_body(type_: int, body: bytes) -> Message:
             raise FramewireError("E_BAD_MAGIC", 'hello does not start with "FWIR"')
         if version != PROTOCOL_VERSION:
             raise FramewireError(
-                "E_VERSION", f"protocol version {version} is not supported (this speaks {PROTOCOL_VERSION})"
+                "E_VERSION", f"supported: {PROTOCOL_VERSION}; protocol version {version} is not supported"
             )
         token = _text(body, 14, HELLO_FIXED_SIZE, "token")
         return Hello(width, height, fps, quality, token, version)

@@ -211,6 +211,17 @@ class InvalidVectors(unittest.TestCase):
         self.assertEqual(len(messages), 1)
 
 
+class VersionRefusal(unittest.TestCase):
+    def test_the_supported_versions_are_read_from_reject_version_hex(self) -> None:
+        (m,), error = p.MessageDecoder().push(read_vector("reject-version.hex"))
+        self.assertIsNone(error)
+        assert isinstance(m, p.Reject)
+        self.assertEqual(m.code, "E_VERSION")
+        self.assertEqual(p.parse_supported_versions(m.text), [1])
+        self.assertIsNone(p.parse_supported_versions("protocol version 2 is not supported"))
+        self.assertEqual(p.parse_supported_versions("supported: 1,2"), [1, 2])
+
+
 class Encoder(unittest.TestCase):
     def test_reason_texts_are_cut_at_a_character_boundary(self) -> None:
         data = p.encode_message(p.Status(p.STATUS_INFO, "é" * 600))  # 1200 bytes of UTF-8
