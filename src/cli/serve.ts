@@ -14,12 +14,15 @@ import { loadTlsMaterial, selfSignedTlsMaterial, type TlsMaterial } from '../ser
 import { intFlag, parseFlags, stringFlag, type FlagTable } from './args.js';
 import { encoderDescription } from '../pipeline/encoder.js';
 import { recordHub } from '../recording/server-recorder.js';
+import { isLoopback } from '../server/address-key.js';
+import { normaliseOrigin } from '../server/http/host-origin.js';
+import { chooseServeToken, type ServeToken } from './token-choice.js';
 
 export const SERVE_USAGE = `framewire serve [options]
   --source SPEC        testpattern (default), camera, camera:DEVICE, file:PATH, url:URL, screen[:DISPLAY], ffmpeg:ARGS
   --loop, --no-loop    loop a file source, or play it once and stop (default: loop)
   --no-passthrough     re-encode a JPEG source even for clients at its exact size (default: forward it untouched)
-  --host ADDR          listen address (default 0.0.0.0)
+  --host ADDR          listen address (default 0.0.0.0: every interface, with a token)
   --port N             framewire/1 + tutorial TCP port (default 8880; 0 = any free port)
   --http-port N        browser viewer, MJPEG, snapshot, status, metrics (default 8080; 0 = off)
   --width W --height H --fps F --quality Q   source size and rate, and the default profile (1280x720@30 q80)
@@ -29,9 +32,18 @@ export const SERVE_USAGE = `framewire serve [options]
                        (default 100 per core: ${DEFAULT_SERVER_CONFIG.encodeBudget / 1e6} here); the default profile is always served
   --allow-upscale      grant pictures larger than the source (default: never, the source's size is the most)
   --max-clients N      streaming clients in all (default 1000)
-  --max-clients-per-address N                (default 1000)
-  --token T            require this token from every client (or FRAMEWIRE_TOKEN)
-  --allow-seed-clients serve tutorial-format clients even with --token (they cannot send one)
+  --max-clients-per-address N   from one IPv4 address or IPv6 /64 (default 20)
+  FRAMEWIRE_TOKEN=T    require this token from every client (from the environment)
+  --token-file FILE    the token from the first line of FILE
+  --token T            the token on the command line (visible to every user in ps: prefer the two above)
+                       With none of these, a server listening beyond loopback generates a token and prints
+                       it in the URLs; on loopback (--host 127.0.0.1) no token is required
+  --no-token           serve without a token even beyond loopback (anyone who reaches the ports can watch)
+  --allow-weak-token   accept a token under 16 characters or with under 8 different ones (warns)
+  --allow-seed-clients serve tutorial-format clients even with a token (they cannot send one)
+  --hostname NAME      also answer HTTP requests for this host name (DNS rebinding guard; repeatable)
+  --allow-origin URL   let pages from this origin open the WebSocket (default: same origin; * any; repeatable)
+  --trust-proxy        take HTTP clients' addresses from X-Forwarded-For (behind a reverse proxy only)
   --handshake-timeout MS  (default 5000)     --idle-timeout MS  (default 30000)
   --window N           frames sent ahead of a client's acks (default 2)
   --max-message BYTES  largest message a client may send (default 4096)
@@ -71,6 +83,12 @@ export const SERVE_FLAGS = {
   'max-fps': { type: 'string' },
   'max-clients-per-address': { type: 'string' },
   token: { type: 'string' },
+  'token-file': { type: 'string' },
+  'no-token': { type: 'boolean', default: false },
+  'allow-weak-token': { type: 'boolean', default: false },
+  hostname: { type: 'string', multiple: true },
+  'allow-origin': { type: 'string', multiple: true },
+  'trust-proxy': { type: 'boolean', default: false },
   'allow-seed-clients': { type: 'boolean', default: false },
   'handshake-timeout': { type: 'string' },
   'idle-timeout': { type: 'string' },
@@ -84,8 +102,22 @@ export const SERVE_FLAGS = {
   'segment-seconds': { type: 'string' },
 } as const satisfies FlagTable;
 
+export interface ServeChoices {
+  config: ServerConfig;
+  tls: TlsChoice;
+  record: RecordChoice | null;
+  /** Where the token came from (what the start-up text says about it). */
+  token: ServeToken;
+}
+
+/** A repeatable flag's values, each of which may also be a comma-separated list. */
+function listFlag(value: unknown): string[] {
+  const all = Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
+  return all.flatMap((v: unknown) => (typeof v === 'string' ? v.split(',') : [])).map((v) => v.trim());
+}
+
 /** The parsed flags, or null when --help asked for the usage instead. */
-export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: TlsChoice; record: RecordChoice | null } | null {
+export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeChoices | null {
   const { values, help } = parseFlags('serve', argv, SERVE_FLAGS);
   if (help) return null;
   if (values.loop === true && values['no-loop'] === true) throw new FramewireError('E_BAD_PARAMS', 'choose either --loop or --no-loop');
@@ -106,17 +138,39 @@ export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: Tls
   const d = DEFAULT_SERVER_CONFIG;
   const source = stringFlag(values.source) ?? d.source;
   parseSourceSpec(source); // fail early with a clear message
-  const token = stringFlag(values.token) ?? process.env.FRAMEWIRE_TOKEN ?? null;
-  if (token !== null && (token.length === 0 || Buffer.byteLength(token) > 256)) {
-    throw new FramewireError('E_BAD_PARAMS', '--token must be 1 to 256 bytes');
-  }
+  const host = stringFlag(values.host) ?? d.host;
+  const token = chooseServeToken(
+    {
+      token: stringFlag(values.token),
+      tokenFile: stringFlag(values['token-file']),
+      noToken: values['no-token'] === true,
+      allowWeak: values['allow-weak-token'] === true,
+    },
+    env,
+    host,
+  );
+  const allowOrigins = listFlag(values['allow-origin']).map((v) => {
+    const o = normaliseOrigin(v);
+    if (o === null) throw new FramewireError('E_BAD_PARAMS', `--allow-origin ${JSON.stringify(v)}: expected an origin such as https://dash.example.org, or *`);
+    return o;
+  });
+  const hostnames = listFlag(values.hostname).map((v) => {
+    const n = v.toLowerCase().replace(/\.$/, '');
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(n)) {
+      throw new FramewireError('E_BAD_PARAMS', `--hostname ${JSON.stringify(v)}: expected a host name such as camera.example.org`);
+    }
+    return n;
+  });
+  // The machine's own name (and its mDNS form) is not a name an outside page can point at this server.
+  const own = os.hostname().toLowerCase();
+  if (own) hostnames.push(own, `${own}.local`);
   const httpPort = intFlag(values['http-port'], 'http-port', 0, 65535, d.httpPort);
   const maxClients = intFlag(values['max-clients'], 'max-clients', 1, 100_000, d.maxClients);
   const config: ServerConfig = Object.freeze({
     source,
     loop: values['no-loop'] !== true,
     passthrough: !values['no-passthrough'],
-    host: stringFlag(values.host) ?? d.host,
+    host,
     port: intFlag(values.port, 'port', 0, 65535, d.port),
     httpPort: httpPort === 0 ? null : httpPort,
     defaults: Object.freeze({
@@ -135,7 +189,10 @@ export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: Tls
     allowUpscale: values['allow-upscale'] === true,
     maxClients,
     maxClientsPerAddress: intFlag(values['max-clients-per-address'], 'max-clients-per-address', 1, 100_000, Math.min(maxClients, d.maxClientsPerAddress)),
-    token,
+    token: token.token,
+    trustProxy: values['trust-proxy'] === true,
+    hostnames: Object.freeze([...new Set(hostnames)]),
+    allowOrigins: Object.freeze(allowOrigins),
     allowSeedClients: values['allow-seed-clients'] === true,
     handshakeTimeoutMs: intFlag(values['handshake-timeout'], 'handshake-timeout', 100, 600_000, d.handshakeTimeoutMs),
     idleTimeoutMs: intFlag(values['idle-timeout'], 'idle-timeout', 1000, 86_400_000, d.idleTimeoutMs),
@@ -145,7 +202,7 @@ export function parseServeArgs(argv: string[]): { config: ServerConfig; tls: Tls
   });
   const recordDir = stringFlag(values.record);
   const record = recordDir ? { dir: recordDir, segmentSeconds: intFlag(values['segment-seconds'], 'segment-seconds', 1, 86_400, 60) } : null;
-  return { config, tls, record };
+  return { config, tls, record, token };
 }
 
 /** Addresses a person can paste: loopback plus this machine's external IPv4 addresses when listening on all. */
@@ -158,22 +215,44 @@ function reachableHosts(host: string): string[] {
   return ['127.0.0.1', ...ext];
 }
 
-export function describeEndpoints(server: RunningServer, tls: TlsMaterial | null = null): string {
-  const hosts = reachableHosts(server.config.host);
+/**
+ * The start-up text: where to watch, with the token in the URLs when this run generated it (as Jupyter
+ * does: the first run is `npm start` and one paste), and what is open to whom.
+ */
+export function describeEndpoints(server: RunningServer, tls: TlsMaterial | null = null, token: ServeToken | null = null): string {
+  const { config } = server;
+  const hosts = reachableHosts(config.host);
   const tcpPort = server.tcp.port;
   const http = server.extras[0];
   const [web, stream] = tls ? ['https', 'tls'] : ['http', 'tcp'];
-  const token = server.config.token ? '?token=…' : '';
+  // A generated token is printed (nobody else knows it); a given one is not repeated into logs and scrollback.
+  const shown = config.token === null ? null : token?.kind === 'generated' ? config.token : '…';
+  const query = shown === null ? '' : `?token=${shown}`;
   const lines = [`framewire is serving ${server.hub.source.info.description}`];
   for (const h of hosts) {
     if (http) {
-      lines.push(`  browser:   ${web}://${h}:${http.port}/`);
-      lines.push(`  players:   ffplay ${web}://${h}:${http.port}/stream.mjpg${token}   (VLC, mpv, OpenCV too)`);
+      lines.push(`  browser:   ${web}://${h}:${http.port}/${query}`);
+      lines.push(`  players:   ffplay "${web}://${h}:${http.port}/stream.mjpg${query}"   (VLC, mpv, OpenCV too)`);
     }
     const pin = tls ? ` --tls-fingerprint ${tls.fingerprint256}` : '';
-    lines.push(`  terminal:  npx framewire view ${stream}://${h}:${tcpPort}${server.config.token ? ' --token …' : ''}${pin}`);
+    lines.push(`  terminal:  ${shown === null ? '' : `FRAMEWIRE_TOKEN=${shown} `}npx framewire view ${stream}://${h}:${tcpPort}${pin}`);
   }
   if (tls) lines.push(`  TLS certificate SHA-256 fingerprint: ${tls.fingerprint256}`);
+  const ports = http ? `ports ${tcpPort} and ${http.port}` : `port ${tcpPort}`;
+  switch (token?.kind) {
+    case 'generated':
+      lines.push(`A token was generated for this run (listening on ${config.host} with none given): anyone with it can watch.`);
+      lines.push('  Set your own with FRAMEWIRE_TOKEN=… or --token-file FILE; --no-token serves without one.');
+      break;
+    case 'disabled':
+      lines.push(`WARNING: --no-token: anyone who can reach ${ports} on ${config.host} can watch, without a token.`);
+      break;
+    case 'given':
+      if (token.weak) lines.push(`WARNING: the token is weak (${token.weak}): it can be guessed; see docs/security.md.`);
+      if (token.onCommandLine) lines.push('Note: --token is visible to every user of this machine (ps); FRAMEWIRE_TOKEN or --token-file is not.');
+      break;
+    default:
+  }
   lines.push(`  tutorial clients: ${tutorialNote(server, tls !== null)}`);
   lines.push('Press Ctrl-C to stop.');
   return lines.join('\n');
@@ -183,7 +262,10 @@ export function describeEndpoints(server: RunningServer, tls: TlsMaterial | null
 function tutorialNote(server: RunningServer, tls: boolean): string {
   const port = server.tcp.port;
   if (tls) return `cannot connect: port ${port} speaks TLS only, which the tutorial format has no place for`;
-  if (server.config.token && !server.config.allowSeedClients) return `refused on port ${port}: a token is set, which the tutorial format cannot send (--allow-seed-clients)`;
+  if (server.config.token && !server.config.allowSeedClients) {
+    return `refused on port ${port}: a token is set, which the tutorial format cannot send; --allow-seed-clients serves them (then anyone who reaches port ${port} can watch)`;
+  }
+  if (server.config.token) return `connect to port ${port} as they are, without a token (--allow-seed-clients): anyone who reaches it can watch`;
   return `connect to port ${port} as they are`;
 }
 
@@ -199,7 +281,10 @@ export async function runServe(argv: string[]): Promise<number> {
     process.stdout.write(SERVE_USAGE + '\n');
     return 0;
   }
-  const { config, tls: tlsChoice, record } = parsed;
+  const { config, tls: tlsChoice, record, token } = parsed;
+  if (config.trustProxy && !isLoopback(config.host) && config.host !== 'localhost') {
+    config.log.warn(`--trust-proxy on ${config.host}: a client that reaches this port directly can claim any address in X-Forwarded-For; listen on loopback behind the proxy`);
+  }
   const tls = await tlsMaterial(tlsChoice, config.host);
   const spec = parseSourceSpec(config.source);
   const source = createSource(spec, config.defaults, { loop: config.loop });
@@ -215,7 +300,9 @@ export async function runServe(argv: string[]): Promise<number> {
   const d = config.defaults;
   const recording = record ? recordHub(server.hub, { width: d.width, height: d.height, quality: d.quality }, d.fps, record.dir, record.segmentSeconds, config.log) : null;
   config.log.info(encoderDescription());
-  process.stdout.write(describeEndpoints(server, tls) + '\n');
+  if (token.kind === 'disabled') config.log.warn(`--no-token: serving without a token on ${config.host}`);
+  if (token.weak) config.log.warn(`the token is weak: ${token.weak}`);
+  process.stdout.write(describeEndpoints(server, tls, token) + '\n');
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {

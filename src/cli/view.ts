@@ -8,6 +8,8 @@ import { FramewireError } from '../errors.js';
 import { LIMITS } from '../protocol/constants.js';
 import { intFlag, numberFlag, parseFlags, stringFlag, type FlagTable } from './args.js';
 import { renderJpeg } from './terminal-renderer.js';
+import { readTokenFile } from './token-choice.js';
+import { printable } from '../client/printable.js';
 
 export const VIEW_USAGE = `framewire view URL [options]
   URL                 tcp://HOST:PORT (framewire/1), tls://HOST:PORT, seed://HOST:PORT (the tutorial's server)
@@ -18,7 +20,9 @@ export const VIEW_USAGE = `framewire view URL [options]
   --segment-seconds N with --record: PATH is a directory of N-second segments (crash-safe)
   --json              print one JSON summary on exit
   --display MODE      terminal (default on a terminal) or none
-  --token T           authentication token (or FRAMEWIRE_TOKEN)
+  FRAMEWIRE_TOKEN=T   authentication token, from the environment
+  --token-file FILE   the token from the first line of FILE
+  --token T           the token on the command line (visible to every user in ps: prefer the two above)
   --tls-fingerprint F pin the server certificate's SHA-256 fingerprint (AA:BB:…)
   --reconnect         reconnect with backoff when the connection drops
   -h, --help          this text`;
@@ -36,6 +40,7 @@ export const VIEW_FLAGS = {
   json: { type: 'boolean', default: false },
   display: { type: 'string' },
   token: { type: 'string' },
+  'token-file': { type: 'string' },
   'tls-fingerprint': { type: 'string' },
   reconnect: { type: 'boolean', default: false },
 } as const satisfies FlagTable;
@@ -81,7 +86,10 @@ export async function runView(argv: string[]): Promise<number> {
   if (display !== 'terminal' && display !== 'none') throw new FramewireError('E_BAD_PARAMS', '--display must be terminal or none');
   const maxFrames = intFlag(values.frames, 'frames', 1, Number.MAX_SAFE_INTEGER, Infinity);
   const duration = numberFlag(values.duration, 'duration', 0.001, 1e9);
-  const token = stringFlag(values.token) ?? process.env.FRAMEWIRE_TOKEN;
+  const tokenFlag = stringFlag(values.token);
+  const tokenFile = stringFlag(values['token-file']);
+  if (tokenFlag !== undefined && tokenFile !== undefined) throw new FramewireError('E_BAD_PARAMS', 'choose either --token or --token-file');
+  const token = tokenFlag ?? (tokenFile !== undefined ? readTokenFile(tokenFile) : undefined) ?? process.env.FRAMEWIRE_TOKEN;
   const fingerprint = stringFlag(values['tls-fingerprint']);
   const recordPath = stringFlag(values.record);
 
@@ -94,7 +102,9 @@ export async function runView(argv: string[]): Promise<number> {
     ...(token ? { token } : {}),
     ...(fingerprint ? { tls: { fingerprint } } : {}),
     reconnect: values.reconnect === true,
-    onStatus: (text) => {
+    onStatus: (raw) => {
+      // The client library already made server text printable; this is the terminal's own last line of defence.
+      const text = printable(raw);
       if (display === 'none' && !values.json) process.stderr.write(`${text}\n`);
       else statusNote = text;
     },

@@ -14,6 +14,7 @@ import type { AcceptMessage, Message, StatusMessage, StreamParams } from '../pro
 import { encodeSeedHello, SeedFrameDecoder } from '../protocol/seed.js';
 import { nowUs } from '../sources/source.js';
 import { ClockOffset, offsetSample } from './clock-offset.js';
+import { printable } from './printable.js';
 import { StatsWindow, type ClientStats } from './stats.js';
 import { parseStreamUrl, type StreamUrl } from './url.js';
 
@@ -265,14 +266,14 @@ export class FramewireClient implements AsyncIterable<Frame> {
       if (!handshakeDone) {
         if (m.type === 'accept') {
           handshakeDone = true;
-          return accepted(m);
+          return accepted({ ...m, source: printable(m.source) });
         }
         if (m.type === 'reject' && m.code === 'E_VERSION') {
           const versions = parseSupportedVersions(m.text);
           const speaks = versions ? `it speaks framewire/${versions.join(', framewire/')}` : m.text;
           return refused(new FramewireError('E_VERSION', `server refused framewire/${PROTOCOL_VERSION}: ${speaks}`));
         }
-        if (m.type === 'reject' || m.type === 'error') return refused(new FramewireError(m.code, `server refused: ${m.text}`));
+        if (m.type === 'reject' || m.type === 'error') return refused(new FramewireError(m.code, `server refused: ${printable(m.text)}`));
         return refused(new FramewireError('E_UNEXPECTED', `expected accept, got ${m.type}`));
       }
       this.onMessage(socket, m);
@@ -368,21 +369,26 @@ export class FramewireClient implements AsyncIterable<Frame> {
         this.clock.add(offsetSample(m.t1, m.t2, m.t3, nowUs()));
         return;
       }
-      case 'accept':
-        this.granted = m;
-        this.pendingAccept?.resolve(m);
+      case 'accept': {
+        const a = { ...m, source: printable(m.source) };
+        this.granted = a;
+        this.pendingAccept?.resolve(a);
         return;
-      case 'status':
-        this.options.onStatus?.(m.text, m);
+      }
+      case 'status': {
+        // Server-controlled text: never hand control characters to whoever prints it.
+        const s = { ...m, text: printable(m.text) };
+        this.options.onStatus?.(s.text, s);
         return;
+      }
       case 'goodbye':
-        this.options.onStatus?.(`server said goodbye: ${m.text}`, null);
+        this.options.onStatus?.(`server said goodbye: ${printable(m.text)}`, null);
         // A goodbye is a normal end, a server shutting down included; reconnecting (if enabled) may find it back.
-        this.lost(m.code === 'OK' || m.code === 'E_SHUTDOWN' ? null : new FramewireError(m.code, m.text));
+        this.lost(m.code === 'OK' || m.code === 'E_SHUTDOWN' ? null : new FramewireError(m.code, printable(m.text)));
         socket.end();
         return;
       case 'error':
-        this.lost(new FramewireError(m.code, `server error: ${m.text}`));
+        this.lost(new FramewireError(m.code, `server error: ${printable(m.text)}`));
         socket.end();
         return;
       default:

@@ -9,6 +9,7 @@
  * (counted), and each transport keeps at most one frame waiting per client (see server/newest-frame-slot.ts).
  */
 import { nowUs, type RawFrame, type Source, type SourceEvent } from '../sources/source.js';
+import { redactText } from '../sources/redact.js';
 import { encodeForProfile } from './encoder.js';
 import { EncodedFrame } from './encoded-frame.js';
 import { profileKey, type Profile } from './profile.js';
@@ -366,7 +367,10 @@ export class FrameHub {
     }
   }
 
-  private onSourceEvent(e: SourceEvent): void {
+  private onSourceEvent(event: SourceEvent): void {
+    // Whatever a source says may reach viewers (STATUS), the log and /healthz: no URL goes out with its secrets.
+    const e: SourceEvent =
+      event.kind === 'lost' ? { ...event, reason: redactText(event.reason) } : { ...event, text: redactText(event.text) };
     if (e.kind !== 'log') this.lastSourceEvent = e;
     for (const o of this.observers) o.sourceEvent?.(e);
     if (e.kind === 'log') return;

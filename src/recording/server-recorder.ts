@@ -6,24 +6,41 @@ import { MjpegRecorder } from './mjpeg-recorder.js';
 
 export interface ServerRecording {
   readonly recorder: MjpegRecorder;
+  /** False once recording failed (or stopped): the hub no longer encodes for it. */
+  readonly subscribed: boolean;
   stop(): Promise<void>;
 }
 
 export function recordHub(hub: FrameHub, profile: Profile, fps: number, dir: string, segmentSeconds: number, log: Logger): ServerRecording {
+  let sub: Subscription | null = null;
+  let failed = false;
   const recorder = new MjpegRecorder({
     path: dir,
     segmentSeconds,
-    onError: (e) => log.error(`${e.code}: ${e.message}; streaming to viewers goes on`),
+    onError: (e) => {
+      log.error(`${e.code}: ${e.message}; recording stopped, streaming to viewers goes on`);
+      // Nobody else may want this profile: stop encoding it for a recorder that writes nothing.
+      failed = true;
+      sub?.cancel();
+      sub = null;
+    },
   });
-  const sub: Subscription = hub.subscribe(profile, fps, {
-    deliver: (f) => recorder.write(f.payload),
-    sourceEvent: () => {},
-  });
-  log.info(`recording ${profile.width}x${profile.height}@${fps} to ${dir} in ${segmentSeconds} s segments`);
+  // The recorder can fail in its constructor (an unwritable directory): then never subscribe.
+  if (!failed) {
+    sub = hub.subscribe(profile, fps, {
+      deliver: (f) => recorder.write(f.payload),
+      sourceEvent: () => {},
+    });
+    log.info(`recording ${profile.width}x${profile.height}@${fps} to ${dir} in ${segmentSeconds} s segments`);
+  }
   return {
     recorder,
+    get subscribed() {
+      return sub !== null;
+    },
     stop: async () => {
-      sub.cancel();
+      sub?.cancel();
+      sub = null;
       await recorder.close();
     },
   };

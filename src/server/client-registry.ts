@@ -1,5 +1,6 @@
 import { FramewireError } from '../errors.js';
 import type { Profile } from '../pipeline/profile.js';
+import { addressKey } from './address-key.js';
 
 export type ClientProtocol = 'framewire' | 'tutorial' | 'websocket' | 'mjpeg';
 
@@ -56,13 +57,15 @@ export class ClientRegistry {
     if (this.clients.size >= this.maxClients) {
       throw new FramewireError('E_TOO_MANY_CLIENTS', `server is full (${this.maxClients} clients, --max-clients)`);
     }
-    const n = this.perAddress.get(address) ?? 0;
+    // One IPv6 host has a whole /64 to pick addresses from: count it as one.
+    const key = addressKey(address);
+    const n = this.perAddress.get(key) ?? 0;
     if (n >= this.maxPerAddress) {
       throw new FramewireError('E_TOO_MANY_CLIENTS', `too many clients from ${address} (${this.maxPerAddress}, --max-clients-per-address)`);
     }
     const rec: ClientRecord = { id: this.nextId++, address, protocol, connectedAt: Date.now(), profile: null, fps: 0, counters };
     this.clients.add(rec);
-    this.perAddress.set(address, n + 1);
+    this.perAddress.set(key, n + 1);
     return rec;
   }
 
@@ -72,9 +75,10 @@ export class ClientRegistry {
     this.retired.sent += k.sent;
     this.retired.dropped += k.dropped;
     this.retired.bytes += k.bytes;
-    const n = (this.perAddress.get(rec.address) ?? 1) - 1;
-    if (n <= 0) this.perAddress.delete(rec.address);
-    else this.perAddress.set(rec.address, n);
+    const key = addressKey(rec.address);
+    const n = (this.perAddress.get(key) ?? 1) - 1;
+    if (n <= 0) this.perAddress.delete(key);
+    else this.perAddress.set(key, n);
   }
 
   /** Monotonic totals over every client since start: those that left plus those streaming now. */

@@ -29,9 +29,16 @@ export interface ServerConfig {
   /** Grant pictures larger than the source (default false: upscaling costs encoding and adds no detail). */
   readonly allowUpscale: boolean;
   readonly maxClients: number;
+  /** Streaming clients from one IPv4 address or IPv6 /64 (server/address-key.ts). */
   readonly maxClientsPerAddress: number;
   /** Shared secret required in the hello (and on HTTP); null: no authentication. */
   readonly token: string | null;
+  /** HTTP: take the client's address from X-Forwarded-For (set by a reverse proxy in front). */
+  readonly trustProxy: boolean;
+  /** HTTP: host names accepted in the Host header besides IP literals and localhost (DNS rebinding guard). */
+  readonly hostnames: readonly string[];
+  /** Origins (scheme://host[:port], or "*") whose pages may open the WebSocket besides the server's own. */
+  readonly allowOrigins: readonly string[];
   /** Serve tutorial-format clients (which cannot send a token) even when a token is set. */
   readonly allowSeedClients: boolean;
   /** A connection must complete its hello within this (slow-loris guard). */
@@ -66,8 +73,13 @@ export const DEFAULT_SERVER_CONFIG = {
   encodeBudget: ENCODE_BUDGET_PER_CORE * Math.max(1, os.availableParallelism()),
   allowUpscale: false,
   maxClients: 1000,
-  maxClientsPerAddress: 1000,
+  // A household behind one address: a few screens with a viewer page or a player each, with room to spare;
+  // one address alone can then hold at most 2 % of --max-clients.
+  maxClientsPerAddress: 20,
   token: null,
+  trustProxy: false,
+  hostnames: [],
+  allowOrigins: [],
   allowSeedClients: false,
   handshakeTimeoutMs: 5000,
   idleTimeoutMs: 30_000,

@@ -2,7 +2,6 @@
  * One framewire/1 client, whatever carries its bytes (TCP, TLS, WebSocket): the conversation of
  * docs/protocol.md §4 — hello → accept/reject, frames paced and acknowledged, ping/pong, renegotiate, goodbye.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Codec, PROTOCOL_VERSION } from '../protocol/constants.js';
 import { encodeMessage } from '../protocol/encode.js';
 import type { HelloMessage, Message, PingMessage, StreamParams } from '../protocol/messages.js';
@@ -12,10 +11,13 @@ import type { EncodedFrame } from '../pipeline/encoded-frame.js';
 import type { FrameHub, Subscription } from '../pipeline/frame-hub.js';
 import { grantParams } from '../pipeline/profile.js';
 import { nowUs, type SourceEvent } from '../sources/source.js';
+import type { Authenticator, AuthVerdict } from './authenticator.js';
 import type { ClientProtocol, ClientRecord, ClientRegistry } from './client-registry.js';
 import type { ServerConfig } from './config.js';
 import { NewestFrameSlot } from './newest-frame-slot.js';
 import { CONTROL_BACKLOG_BYTES, MESSAGE_RATE, PING_RATE, RateLimit, RENEGOTIATE_RATE } from './peer-limits.js';
+
+export { tokenMatches } from './token.js';
 
 export interface SessionTransport {
   readonly remoteAddress: string;
@@ -37,24 +39,13 @@ export interface ServerContext {
   readonly config: ServerConfig;
   readonly hub: FrameHub;
   readonly registry: ClientRegistry;
-  /** Called for each failed authentication (for logging and per-address rate limiting). */
-  authFailed?(address: string): void;
-  /** True when this address has failed authentication too often recently. */
-  isBlocked?(address: string): boolean;
-}
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
-}
-
-/** Constant-time token check: compare fixed-length digests so neither content nor length leaks through timing. */
-export function tokenMatches(expected: string | null, given: string): boolean {
-  if (expected === null) return true;
-  return timingSafeEqual(digest(expected), digest(given));
+  /** Every token check of every transport: comparison, guessing budgets, bounded log. */
+  readonly auth: Authenticator;
 }
 
 export class FramewireSession {
-  private state: 'hello' | 'streaming' | 'closed' = 'hello';
+  /** 'auth': the hello arrived and its token is being checked (which may wait its turn, see auth-limiter.ts). */
+  private state: 'hello' | 'auth' | 'streaming' | 'closed' = 'hello';
   private sub: Subscription | null = null;
   private record: ClientRecord | null = null;
   private readonly slot: NewestFrameSlot;
@@ -111,6 +102,10 @@ export class FramewireSession {
     if (this.state === 'hello') {
       if (m.type !== 'hello') return this.fail('E_UNEXPECTED', `expected hello, got ${m.type}`, true);
       return this.onHello(m);
+    }
+    if (this.state === 'auth') {
+      if (m.type === 'goodbye') return this.close();
+      return this.fail('E_UNEXPECTED', `a client may not send ${m.type} before ACCEPT`, true);
     }
     if (!this.messageLimit.take()) return this.fail('E_RATE_LIMITED', `more than ${MESSAGE_RATE.perSecond} messages a second`);
     switch (m.type) {
@@ -171,22 +166,31 @@ export class FramewireSession {
   }
 
   private onHello(h: HelloMessage): void {
+    // The hello is here: from now on the wait is the server's own (a check waiting its turn, bounded there).
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+    this.state = 'auth';
+    const isOpen = (): boolean => this.state === 'auth' && this.transport.isOpen();
+    const v = this.ctx.auth.check(this.transport.remoteAddress, h.token, `${this.transport.protocol} client`, isOpen);
+    if (v instanceof Promise) void v.then((x) => this.onVerdict(h, x));
+    else this.onVerdict(h, v);
+  }
+
+  private onVerdict(h: HelloMessage, v: AuthVerdict): void {
+    if (this.state !== 'auth') return;
+    if (!v.ok) {
+      if (v.code === 'E_CLOSED') return this.close();
+      // Already logged (rate-limited) by the authenticator.
+      return this.fail(v.code, v.missing ? `${v.text} (--token)` : v.text, true, false);
+    }
     const { config, hub, registry } = this.ctx;
     const addr = this.transport.remoteAddress;
-    if (this.ctx.isBlocked?.(addr)) return this.fail('E_RATE_LIMITED', 'too many failed authentications from this address; try later', true);
-    if (!tokenMatches(config.token, h.token)) {
-      this.ctx.authFailed?.(addr);
-      config.log.warn(`E_AUTH: ${this.transport.protocol} client ${addr} sent ${h.token ? 'a wrong' : 'no'} token`);
-      return this.fail('E_AUTH', h.token ? 'wrong token' : 'this server requires a token (--token)', true);
-    }
     try {
       this.record = registry.admit(addr, this.transport.protocol, () => ({ sent: this.slot.sent, dropped: this.slot.dropped, bytes: this.slot.bytes }));
     } catch (e) {
       const err = e as FramewireError;
       return this.fail(err.code, err.message, true);
     }
-    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
-    this.handshakeTimer = null;
     this.state = 'streaming';
     this.lastHeardMs = Date.now();
     const asked = grantParams(h, config, hub.source.info);
@@ -327,9 +331,9 @@ export class FramewireSession {
     this.idleTimer.unref();
   }
 
-  private fail(code: ErrorCode, text: string, asReject = false): void {
+  private fail(code: ErrorCode, text: string, asReject = false, log = true): void {
     if (this.state === 'closed') return;
-    this.ctx.config.log.info(`${code}: ${this.transport.protocol} client ${this.transport.remoteAddress}: ${text}`);
+    if (log) this.ctx.config.log.info(`${code}: ${this.transport.protocol} client ${this.transport.remoteAddress}: ${text}`);
     if (this.transport.isOpen()) this.send(asReject ? { type: 'reject', code, text } : { type: 'error', code, text });
     this.close();
   }

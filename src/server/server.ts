@@ -6,7 +6,10 @@ import { FramewireError } from '../errors.js';
 import { FrameHub } from '../pipeline/frame-hub.js';
 import { grantParams } from '../pipeline/profile.js';
 import type { Source } from '../sources/source.js';
-import { AuthGuard } from './auth-guard.js';
+import { LogThrottle } from '../log-throttle.js';
+import { isLoopback } from './address-key.js';
+import type { AuthLimits } from './auth-limiter.js';
+import { Authenticator } from './authenticator.js';
 import { ClientRegistry } from './client-registry.js';
 import type { ServerConfig } from './config.js';
 import type { ServerContext } from './framewire-session.js';
@@ -20,6 +23,8 @@ export interface RunningServer {
   readonly config: ServerConfig;
   readonly hub: FrameHub;
   readonly registry: ClientRegistry;
+  /** Token checks and guessing budgets, shared by every transport. */
+  readonly auth: Authenticator;
   readonly tcp: RunningTransport;
   readonly extras: readonly RunningTransport[];
   readonly startedAt: number;
@@ -30,23 +35,27 @@ export interface RunningServer {
 export async function startServer(
   config: ServerConfig,
   source: Source,
-  options: { tcp?: TcpTransportOptions; extras?: ExtraTransport[]; context?: Partial<Pick<ServerContext, 'authFailed' | 'isBlocked'>> } = {},
+  options: {
+    tcp?: TcpTransportOptions;
+    extras?: ExtraTransport[];
+    /** Guessing budgets (docs/security.md has the defaults). */
+    authLimits?: Partial<AuthLimits>;
+  } = {},
 ): Promise<RunningServer> {
+  const { log } = config;
   const hub = new FrameHub(source, { passthrough: config.passthrough, maxProfiles: config.maxProfiles, encodeBudget: config.encodeBudget });
   const registry = new ClientRegistry(config.maxClients, config.maxClientsPerAddress);
-  const guard = new AuthGuard();
-  const ctx: ServerContext = {
-    config,
-    hub,
-    registry,
-    authFailed: (a) => guard.failed(a),
-    isBlocked: (a) => guard.isBlocked(a),
-    ...options.context,
-  };
+  const auth = new Authenticator(config.token, log, options.authLimits);
+  const ctx: ServerContext = { config, hub, registry, auth };
+  if (config.token === null && !isLoopback(config.host) && config.host !== 'localhost') {
+    log.warn(`no token: anyone who can reach ${config.host} can watch (docs/security.md)`);
+  }
+  logSourceEvents(hub, log);
   try {
     await hub.start();
   } catch (e) {
     await hub.stop().catch(() => {});
+    auth.dispose();
     throw e instanceof FramewireError ? e : new FramewireError('E_SOURCE', `source failed to start: ${String(e)}`, { cause: e });
   }
   // Known once the source runs (its real size): what a client asking for the defaults gets.
@@ -67,6 +76,7 @@ export async function startServer(
       config,
       hub,
       registry,
+      auth,
       tcp,
       extras,
       startedAt: Date.now(),
@@ -74,11 +84,30 @@ export async function startServer(
         (closing ??= (async () => {
           await Promise.all(started.map((t) => t.close()));
           await hub.stop();
+          auth.dispose();
         })()),
     };
   } catch (e) {
     await Promise.all(started.map((t) => t.close()));
     await hub.stop();
+    auth.dispose();
     throw e;
   }
+}
+
+/**
+ * Every source event reaches the operator's log: loss (with ffmpeg's reason), each failed restart, recovery,
+ * and the source's own lines (ffmpeg's stderr arrives already rate-limited by the source). Encode failures
+ * can repeat every frame, so they are rate-limited here.
+ */
+function logSourceEvents(hub: FrameHub, log: ServerConfig['log']): void {
+  const encodeLog = new LogThrottle(log, { perWindow: 3, prefix: 'E_SOURCE:' });
+  hub.observe({
+    sourceEvent: (e) => {
+      if (e.kind === 'lost') log.error(`E_SOURCE: source lost: ${e.reason}`);
+      else if (e.kind === 'resumed') log.info(`source resumed: ${e.text}`);
+      else log[e.level](`source: ${e.text}`);
+    },
+    encodeFailed: (err) => encodeLog.line('warn', `${err.code}: encode failed: ${err.message}`, 'more encode failures'),
+  });
 }

@@ -9,6 +9,7 @@ import { TestPatternSource } from './testpattern.js';
 import { FfmpegSource } from './ffmpeg/ffmpeg-source.js';
 import { resolvePlan } from './ffmpeg/resolve-plan.js';
 import { splitArgs } from './ffmpeg/split-args.js';
+import { redactText } from './redact.js';
 
 export type SourceSpec =
   | { kind: 'testpattern' }
@@ -25,7 +26,7 @@ const URL_SCHEMES = ['rtsp', 'rtsps', 'http', 'https', 'rtmp', 'rtmps', 'srt', '
 const USAGE = 'expected testpattern, camera[:DEVICE], file:PATH, url:URL, screen[:DISPLAY] or ffmpeg:ARGS';
 
 function bad(spec: string, why: string): FramewireError {
-  return new FramewireError('E_BAD_PARAMS', `bad --source "${spec}": ${why}`);
+  return new FramewireError('E_BAD_PARAMS', `bad --source "${redactText(spec)}": ${why}`);
 }
 
 export function parseSourceSpec(spec: string): SourceSpec {
@@ -49,7 +50,7 @@ export function parseSourceSpec(spec: string): SourceSpec {
       try {
         parsed = new URL(rest);
       } catch {
-        throw bad(spec, `"${rest}" is not a URL`);
+        throw bad(spec, `"${redactText(rest)}" is not a URL`);
       }
       const scheme = parsed.protocol.replace(/:$/, '');
       if (!URL_SCHEMES.includes(scheme)) throw bad(spec, `unsupported URL scheme ${scheme}: (use ${URL_SCHEMES.join(', ')}, or ffmpeg:ARGS)`);

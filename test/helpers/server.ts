@@ -4,6 +4,7 @@ import { startServer, type RunningServer, type ExtraTransport } from '../../src/
 import { TestPatternSource } from '../../src/sources/testpattern.js';
 import type { TcpTransportOptions } from '../../src/server/tcp/tcp-transport.js';
 import type { Source } from '../../src/sources/source.js';
+import type { AuthLimits } from '../../src/server/auth-limiter.js';
 import { silentLogger } from '../../src/log.js';
 
 export function testConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
@@ -21,10 +22,14 @@ export function testConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
 /** A server on a free loopback port with the test pattern (640x360@30 unless overridden). */
 export async function startTestServer(
   overrides: Partial<ServerConfig> = {},
-  opts: { source?: Source; extras?: ExtraTransport[]; tcp?: TcpTransportOptions } = {},
+  opts: { source?: Source; extras?: ExtraTransport[]; tcp?: TcpTransportOptions; authLimits?: Partial<AuthLimits> } = {},
 ): Promise<RunningServer> {
   const config = testConfig(overrides);
-  return startServer(config, opts.source ?? new TestPatternSource(config.defaults), { extras: opts.extras ?? [], ...(opts.tcp ? { tcp: opts.tcp } : {}) });
+  return startServer(config, opts.source ?? new TestPatternSource(config.defaults), {
+    extras: opts.extras ?? [],
+    ...(opts.tcp ? { tcp: opts.tcp } : {}),
+    ...(opts.authLimits ? { authLimits: opts.authLimits } : {}),
+  });
 }
 
 /** A raw TCP connection to the server (for speaking bytes the library would never send). */

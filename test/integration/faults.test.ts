@@ -110,7 +110,8 @@ test('the library reconnects by itself when the server restarts on the same port
 });
 
 test('SIGTERM under load: every client gets a goodbye and the server exits 0', async () => {
-  const p = runCli(['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--width', '320', '--height', '180']);
+  // 30 clients from one address: above the per-address default (20), so lifted for this test.
+  const p = runCli(['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--width', '320', '--height', '180', '--max-clients-per-address', '30']);
   try {
     const m = await waitForOutput(p, /view tcp:\/\/127\.0\.0\.1:(\d+)/);
     const clients = await Promise.all(Array.from({ length: 30 }, (_, i) => connect(`tcp://127.0.0.1:${m[1]}`, { width: 80 + (i % 3) * 80, height: 90 })));

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { startServer, TestPatternSource, type RunningServer, type ServerConfig } from '../../src/index.js';
-import type { ServerContext } from '../../src/server/framewire-session.js';
+import type { AuthLimits } from '../../src/server/auth-limiter.js';
 import { httpTransport } from '../../src/server/http/http-transport.js';
 import type { StatusReport } from '../../src/server/http/status-report.js';
 import { requireTool } from '../helpers/tools.js';
@@ -19,10 +19,10 @@ before(async () => {
 
 async function startHttp(
   overrides: Partial<ServerConfig> = {},
-  context: Partial<Pick<ServerContext, 'authFailed' | 'isBlocked'>> = {},
+  authLimits: Partial<AuthLimits> = {},
 ): Promise<{ server: RunningServer; base: string; port: number }> {
   const config: ServerConfig = testConfig({ httpPort: 0, ...overrides });
-  const server = await startServer(config, new TestPatternSource(config.defaults), { extras: [httpTransport()], context });
+  const server = await startServer(config, new TestPatternSource(config.defaults), { extras: [httpTransport()], authLimits });
   const port = server.extras[0]!.port;
   return { server, base: `http://127.0.0.1:${port}`, port };
 }
@@ -189,8 +189,7 @@ describe('without a token', () => {
 describe('with a token', () => {
   let server: RunningServer;
   let base: string;
-  const failed: string[] = [];
-  before(async () => ({ server, base } = await startHttp({ token: 's3cret' }, { authFailed: (a) => failed.push(a) })));
+  before(async () => ({ server, base } = await startHttp({ token: 's3cret' })));
   after(() => server.close());
 
   test('data routes need the token: 401 without, 200 with Bearer or ?token=', async () => {
@@ -203,7 +202,7 @@ describe('with a token', () => {
     const wrong = await fetch(`${base}/api/status?token=nope`);
     assert.equal(wrong.status, 401);
     assert.match(await wrong.text(), /Wrong token/);
-    assert.deepEqual(failed.slice(-1), ['127.0.0.1'], 'authFailed is told the address');
+    assert.equal(server.auth.limiter.isSuspect('127.0.0.1'), true, 'the wrong token is charged to the address');
 
     const bearer = await fetch(`${base}/api/status`, { headers: { Authorization: 'Bearer s3cret' } });
     assert.equal(bearer.status, 200);
@@ -222,13 +221,21 @@ describe('with a token', () => {
 describe('rate limited', () => {
   let server: RunningServer;
   let base: string;
-  before(async () => ({ server, base } = await startHttp({ token: 't' }, { isBlocked: () => true })));
+  before(async () => ({ server, base } = await startHttp({ token: 't' }, { perNetworkBurst: 2, perNetworkIntervalMs: 400, maxWaitingPerNetwork: 2 })));
   after(() => server.close());
 
-  test('a blocked address gets 429 even with the right token; /healthz still answers', async () => {
-    const r = await fetch(`${base}/api/status?token=t`);
-    assert.equal(r.status, 429);
-    assert.match(await r.text(), /Too many failed authentications/);
+  test('past the budget a wrong token waits its turn, more waiting get 429 with Retry-After, and the right token still gets in; /healthz answers', async () => {
+    for (let i = 0; i < 2; i++) assert.equal((await fetch(`${base}/api/status?token=guess${i}`)).status, 401);
+    const t0 = performance.now();
+    assert.equal((await fetch(`${base}/api/status?token=guess2`)).status, 401);
+    assert.ok(performance.now() - t0 >= 300, `the third wrong token waited for the address's next turn (${Math.round(performance.now() - t0)} ms)`);
+    const burst = await Promise.all([3, 4, 5, 6].map((i) => fetch(`${base}/api/status?token=guess${i}`)));
+    assert.deepEqual(burst.map((r) => r.status).sort(), [401, 401, 429, 429], 'two wait their turn, the rest are refused at once');
+    const limited = burst.find((r) => r.status === 429)!;
+    assert.match(limited.headers.get('retry-after') ?? '', /^\d+$/);
+    assert.match(await limited.text(), /E_RATE_LIMITED/);
+    const right = await fetch(`${base}/api/status?token=t`);
+    assert.equal(right.status, 200, 'the right token is slowed, never refused');
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
   });
 });

@@ -13,11 +13,14 @@ import type { ExtraTransport } from '../server.js';
 import { dropLogger, MAX_PENDING_HANDSHAKES, PendingHandshakes, poolConnections } from '../pending-handshakes.js';
 import type { RunningTransport } from '../tcp/tcp-transport.js';
 import { createWebSocketEndpoint } from '../websocket/websocket-transport.js';
-import { checkNotBlocked, checkRequestAuth } from './http-auth.js';
+import { clientAddress } from './client-address.js';
+import { hostAllowed, originAllowed } from './host-origin.js';
+import { checkRequestAuth } from './http-auth.js';
 import { createServerMetrics } from './metrics.js';
 import { mjpegStreams } from './mjpeg-stream.js';
 import { parseStreamQuery } from './query-params.js';
 import { sendBody, sendText } from './respond.js';
+import { watchSource } from './source-health.js';
 import { statusReport } from './status-report.js';
 import { findViewerDir, isViewerPath, readViewerFile, VIEWER_CSP } from './viewer-files.js';
 
@@ -60,15 +63,17 @@ function routeOf(pathname: string): Route | null {
   }
 }
 
-function peer(socket: net.Socket | Duplex | null): string {
-  return (socket as net.Socket | null)?.remoteAddress ?? 'unknown';
-}
+/** Answer to a Host header this server does not know itself by (see host-origin.ts). */
+const WRONG_HOST = 'This server does not answer to that host name (a guard against DNS rebinding): use its IP address, or start it with --hostname NAME.';
 
 /** Refuse an upgrade on the raw socket (no ServerResponse exists for upgrades). */
-function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+function refuseUpgrade(socket: Duplex, status: number, text: string, headers: Record<string, string> = {}): void {
   const body = `${text}\n`;
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   socket.end(
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\n${extra}` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
   setTimeout(() => socket.destroy(), 1000).unref();
@@ -97,25 +102,33 @@ export function startHttpTransport(ctx: ServerContext, options: HttpTransportOpt
   const metrics = createServerMetrics(ctx);
   // Set once the server exists: a connection that streams leaves the pending pool.
   let admitted: (socket: net.Socket) => void = () => {};
-  const mjpeg = mjpegStreams(ctx, (res) => admitted(res.socket as net.Socket));
+  const health = watchSource(hub);
+  const mjpeg = mjpegStreams(ctx, health, (res) => admitted(res.socket as net.Socket));
   const ws = createWebSocketEndpoint(ctx);
   let viewerDir = findViewerDir();
   let closing = false;
   let closed: Promise<void> | null = null;
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
-    const address = peer(req.socket);
+    const address = clientAddress(req, config.trustProxy);
     if ((req.url ?? '').length > MAX_URL_LENGTH) return sendText(res, 414, `URL longer than ${MAX_URL_LENGTH} characters.`);
+    if (!hostAllowed(req.headers.host, config.hostnames)) return sendText(res, 403, WRONG_HOST);
     const url = requestUrl(req);
     if (!url) return sendText(res, 400, 'Malformed URL.');
     const route = routeOf(url.pathname);
     if (!route) return sendText(res, 404, `No such page: ${url.pathname}. Try / (viewer), /stream.mjpg, /snapshot.jpg, /api/status, /metrics.`);
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, `${req.method} is not allowed here; use GET.`, { Allow: 'GET, HEAD' });
-    if (route === 'healthz') return sendText(res, 200, 'ok');
+    if (route === 'healthz') {
+      // A monitor reads the status code; a person reads what is wrong.
+      const h = health();
+      return h.problem === null ? sendText(res, 200, 'ok') : sendText(res, 503, h.problem, { 'Retry-After': '5' });
+    }
     // The viewer's page, script and stylesheet are the package's static files and carry no data; they load
     // without a token so the page can ask the user for one (its WebSocket hello is then checked like TCP's).
-    const auth = route === 'viewer' ? checkNotBlocked(ctx, address) : checkRequestAuth(ctx, req, url, address);
-    if (!auth.ok) return sendText(res, auth.status, auth.text, auth.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="framewire"' } : {});
+    if (route !== 'viewer') {
+      const auth = await checkRequestAuth(ctx, req, url, address);
+      if (!auth.ok) return auth.status === 499 ? void res.destroy() : sendText(res, auth.status, auth.text, auth.headers);
+    }
     if (closing) return sendText(res, 503, 'Server shutting down.', { Connection: 'close' });
 
     switch (route) {
@@ -135,12 +148,18 @@ export function startHttpTransport(ctx: ServerContext, options: HttpTransportOpt
         if (!q.ok) return sendText(res, 400, `${q.error.code}: ${q.error.message}`);
         if (route === 'mjpeg') return mjpeg.serve(req, res, q.params, address);
         const g = grantParams(q.params, config, hub.source.info);
+        // An old picture served as the current one would hide that the camera is down.
+        const h = health();
+        if (h.problem !== null) return sendText(res, 503, `${h.problem}; no current picture`, { 'Retry-After': '5' });
         try {
           const frame = await hub.snapshot({ width: g.width, height: g.height, quality: g.quality });
+          const ageMs = Math.max(0, Math.round(Date.now() - frame.captureUs / 1000));
+          if (ageMs > h.staleAfterMs) return sendText(res, 503, `E_SOURCE: the newest picture is ${(ageMs / 1000).toFixed(1)} s old`, { 'Retry-After': '5' });
           return sendBody(res, 200, 'image/jpeg', frame.payload, {
             'Cache-Control': 'no-store',
             'Content-Disposition': 'inline; filename="snapshot.jpg"',
             'X-Timestamp-Us': String(frame.captureUs),
+            'X-Frame-Age-Ms': String(ageMs),
           });
         } catch (e) {
           const err = toFramewireError(e, 'E_SOURCE');
@@ -148,7 +167,7 @@ export function startHttpTransport(ctx: ServerContext, options: HttpTransportOpt
         }
       }
       case 'status':
-        return sendBody(res, 200, 'application/json; charset=utf-8', `${JSON.stringify(statusReport(ctx, startedAt), null, 2)}\n`, {
+        return sendBody(res, 200, 'application/json; charset=utf-8', `${JSON.stringify(statusReport(ctx, startedAt, health()), null, 2)}\n`, {
           'Cache-Control': 'no-store',
         });
       case 'metrics': {
@@ -167,16 +186,22 @@ export function startHttpTransport(ctx: ServerContext, options: HttpTransportOpt
     });
   };
 
-  const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+  const onUpgrade = async (req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     socket.on('error', () => {});
-    const address = peer(req.socket);
+    const address = clientAddress(req, config.trustProxy);
     if ((req.url ?? '').length > MAX_URL_LENGTH) return refuseUpgrade(socket, 414, `URL longer than ${MAX_URL_LENGTH} characters.`);
+    if (!hostAllowed(req.headers.host, config.hostnames)) return refuseUpgrade(socket, 403, WRONG_HOST);
     const url = requestUrl(req);
     if (!url || url.pathname !== '/ws') return refuseUpgrade(socket, 404, 'WebSocket upgrades are served at /ws only.');
+    if (!originAllowed(req.headers.origin, req.headers.host, config.allowOrigins)) {
+      config.log.warn(`http client ${address}: WebSocket from another origin refused (Origin: ${JSON.stringify(req.headers.origin?.slice(0, 200))}; --allow-origin admits one)`);
+      return refuseUpgrade(socket, 403, 'A page from another origin may not open this WebSocket (the server allows others with --allow-origin).');
+    }
     if (closing) return refuseUpgrade(socket, 503, 'Server shutting down.');
     // The token may come in the hello instead (as on TCP); a wrong one on the upgrade is refused right here.
-    const auth = checkRequestAuth(ctx, req, url, address, true);
-    if (!auth.ok) return refuseUpgrade(socket, auth.status, auth.text);
+    const auth = await checkRequestAuth(ctx, req, url, address, true);
+    if (!auth.ok) return auth.status === 499 ? void socket.destroy() : refuseUpgrade(socket, auth.status, auth.text, auth.headers);
+    if (closing || socket.destroyed) return void socket.destroy();
     ws.handleUpgrade(req, socket, head, address, auth.proven, () => admitted(socket as net.Socket));
   };
 
@@ -199,7 +224,12 @@ export function startHttpTransport(ctx: ServerContext, options: HttpTransportOpt
   admitted = poolConnections(server, pending, dropLogger(config.log, 'HTTP port'));
   // A hard cap for the process's descriptors, which the pool keeps from being reached.
   server.maxConnections = config.maxClients + 2 * MAX_PENDING_HANDSHAKES;
-  server.on('upgrade', onUpgrade);
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    onUpgrade(req, socket, head).catch((e: unknown) => {
+      config.log.error(`${toFramewireError(e).code}: http upgrade ${req.url}: ${String(e)}`);
+      socket.destroy();
+    });
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     // Let node answer header overflows (431) and timeouts (408) itself; anything else is a garbage request.
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'HPE_HEADER_OVERFLOW') {

@@ -12,6 +12,7 @@ import type { ClientRecord } from '../client-registry.js';
 import type { ServerContext } from '../framewire-session.js';
 import { NewestFrameSlot } from '../newest-frame-slot.js';
 import { COMMON_HEADERS, sendText } from './respond.js';
+import type { SourceHealth } from './source-health.js';
 
 /**
  * One boundary for every client: EncodedFrame caches its part header (boundary included) on first use,
@@ -26,7 +27,7 @@ export interface MjpegStreams {
 }
 
 /** onStreaming: called once a request has become a stream (admitted as a client). */
-export function mjpegStreams(ctx: ServerContext, onStreaming: (res: http.ServerResponse) => void = () => {}): MjpegStreams {
+export function mjpegStreams(ctx: ServerContext, health: () => SourceHealth, onStreaming: (res: http.ServerResponse) => void = () => {}): MjpegStreams {
   const live = new Set<http.ServerResponse>();
 
   const serve = (req: http.IncomingMessage, res: http.ServerResponse, requested: StreamParams, address: string): void => {
@@ -50,6 +51,9 @@ export function mjpegStreams(ctx: ServerContext, onStreaming: (res: http.ServerR
       'X-Framewire-Size': `${granted.width}x${granted.height}`,
       'X-Framewire-Fps': String(granted.fps),
     };
+    // With the source down no frame would come, and a player would wait on a response that never starts.
+    const h = health();
+    if (h.problem !== null) return sendText(res, 503, h.problem, { 'Retry-After': '5' });
     if (req.method === 'HEAD') {
       res.writeHead(200, headers);
       res.end();
@@ -77,6 +81,8 @@ export function mjpegStreams(ctx: ServerContext, onStreaming: (res: http.ServerR
     // (embedded clients, hand-written parsers) do not expect chunked transfer coding in the middle of parts.
     res.useChunkedEncodingByDefault = false;
     res.writeHead(200, headers);
+    // Headers go out now, not with the first frame: the player knows at once that it is connected.
+    res.flushHeaders();
     res.socket?.setNoDelay(true);
     live.add(res);
     onStreaming(res);

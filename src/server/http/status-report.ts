@@ -2,9 +2,19 @@
 import type { ProfileStats } from '../../pipeline/frame-hub.js';
 import type { ClientInfo } from '../client-registry.js';
 import type { ServerContext } from '../framewire-session.js';
+import type { SourceHealth } from './source-health.js';
 
 export interface StatusReport {
-  source: { description: string; width: number; height: number; fps: number; state: 'running' | 'lost' };
+  source: {
+    description: string;
+    width: number;
+    height: number;
+    fps: number;
+    state: SourceHealth['state'];
+    /** What is wrong when not running (redacted: no URL credentials). */
+    problem: string | null;
+    lastFrameAgeMs: number;
+  };
   uptimeSeconds: number;
   /** The server process's memory, MB: resident, V8 heap used and total, and memory outside the heap (buffers). */
   memoryMb: { rss: number; heapUsed: number; heapTotal: number; external: number };
@@ -13,7 +23,7 @@ export interface StatusReport {
   clients: ClientInfo[];
 }
 
-export function statusReport(ctx: ServerContext, startedAtMs: number): StatusReport {
+export function statusReport(ctx: ServerContext, startedAtMs: number, health: SourceHealth): StatusReport {
   const { hub, registry } = ctx;
   const info = hub.source.info;
   return {
@@ -22,7 +32,9 @@ export function statusReport(ctx: ServerContext, startedAtMs: number): StatusRep
       width: info.width,
       height: info.height,
       fps: info.fps,
-      state: hub.lastSourceEvent?.kind === 'lost' ? 'lost' : 'running',
+      state: health.state,
+      problem: health.problem,
+      lastFrameAgeMs: health.frameAgeMs,
     },
     uptimeSeconds: Math.round((Date.now() - startedAtMs) / 100) / 10,
     memoryMb: memoryMb(),

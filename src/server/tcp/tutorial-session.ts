@@ -45,10 +45,12 @@ export class TutorialSession {
     if (this.hello.length < SEED_HEADER_SIZE) return;
     this.clearHandshakeTimer();
     const { config, hub, registry } = this.ctx;
+    if (config.token !== null && !config.allowSeedClients) {
+      // Logged with the other refusals, in bounded lines: anyone can send these 8 bytes in a loop.
+      this.ctx.auth.refusedAnonymous(this.address, 'tutorial client', 'cannot send a token; refused (see --allow-seed-clients)');
+      return this.end();
+    }
     try {
-      if (config.token !== null && !config.allowSeedClients) {
-        throw new FramewireError('E_AUTH', 'tutorial-format clients cannot send a token; refused (see --allow-seed-clients)');
-      }
       const h = decodeSeedHello(this.hello);
       this.record = registry.admit(this.address, 'tutorial', () => ({ sent: this.slot.sent, dropped: this.slot.dropped, bytes: this.slot.bytes }));
       const g = grantParams({ width: h.width, height: h.height, fps: h.fps, quality: 0 }, config, hub.source.info);

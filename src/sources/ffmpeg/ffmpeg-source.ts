@@ -19,6 +19,7 @@ import { jpegSize } from '../jpeg-size.js';
 import { buildFfmpegArgs, type InputPlan } from './input-args.js';
 import { findFfmpeg } from './locate.js';
 import { StderrLog } from './stderr-log.js';
+import { redactText } from '../redact.js';
 import { trackChild, untrackChild } from './child-reaper.js';
 
 export interface FfmpegSourceOptions {
@@ -138,7 +139,8 @@ export class FfmpegSource implements Source {
     if (this.stopping) throw new FramewireError('E_SHUTDOWN', 'source stopped while starting');
     this.declaredFps = this.plan.fps ?? this.opts.request.fps;
     this._info = { ...this._info, description: this.plan.description, fps: this.declaredFps };
-    this.stderr = new StderrLog((ev) => this.sink?.event(ev));
+    const secrets = this.plan.secrets ?? [];
+    this.stderr = new StderrLog((ev) => this.sink?.event(ev), { redact: (line) => redactText(line, secrets) });
     const started = new Promise<void>((resolve, reject) => {
       this.pendingStart = { resolve, reject };
     });

@@ -2,6 +2,10 @@
  * Pure builders for ffmpeg command lines, one per source kind and platform, so they can be
  * unit-tested for every platform on any machine.
  */
+import { argSecrets, redactText, redactUrl, urlSecrets } from '../redact.js';
+
+export { redactUrl };
+
 export type Platform = 'linux' | 'darwin' | 'win32';
 
 /** The input half of an ffmpeg command line and how its output should be produced. */
@@ -16,6 +20,8 @@ export interface InputPlan {
   fps?: number;
   /** The input ends by itself (a file played once): a clean exit is the end, not a fault to restart. */
   finite?: boolean;
+  /** Credentials and query values of the input's URL, scrubbed from everything ffmpeg says (sources/redact.ts). */
+  secrets?: string[];
 }
 
 export interface CameraMode {
@@ -78,7 +84,7 @@ export function urlInputArgs(url: string, opts: { passthrough: boolean; fps?: nu
   const args: string[] = [];
   if (scheme === 'rtsp' || scheme === 'rtsps') args.push('-rtsp_transport', 'tcp');
   args.push('-i', url);
-  return withFps({ args, passthrough: opts.passthrough, description: `url ${redactUrl(url)}` }, opts.fps);
+  return withFps({ args, passthrough: opts.passthrough, description: `url ${redactUrl(url)}`, secrets: urlSecrets(url) }, opts.fps);
 }
 
 /** Screen capture: x11grab (Linux), avfoundation "Capture screen N" (macOS), gdigrab (Windows). */
@@ -106,7 +112,9 @@ export function screenInputArgs(platform: Platform, display: string | undefined,
  */
 export function genericInputArgs(userArgs: string[], opts: { passthrough: boolean; fps?: number }): InputPlan {
   const paced = userArgs.includes('-re') || userArgs.includes('-readrate');
-  return withFps({ args: paced ? [...userArgs] : ['-re', ...userArgs], passthrough: opts.passthrough, description: `ffmpeg ${userArgs.join(' ')}` }, opts.fps);
+  const secrets = argSecrets(userArgs);
+  const description = redactText(`ffmpeg ${userArgs.join(' ')}`, secrets);
+  return withFps({ args: paced ? [...userArgs] : ['-re', ...userArgs], passthrough: opts.passthrough, description, secrets }, opts.fps);
 }
 
 export interface OutputOptions {
@@ -121,11 +129,6 @@ export function buildFfmpegArgs(plan: InputPlan, opts: OutputOptions = {}): stri
   const q = String(Math.min(31, Math.max(2, Math.round(opts.quality ?? 5))));
   const codec = plan.passthrough ? ['-c:v', 'copy'] : ['-pix_fmt', 'yuvj420p', '-c:v', 'mjpeg', '-q:v', q];
   return ['-hide_banner', '-nostdin', '-nostats', '-loglevel', opts.logLevel ?? 'warning', ...plan.args, '-an', '-sn', '-dn', ...codec, '-f', 'mjpeg', 'pipe:1'];
-}
-
-/** Hide credentials in rtsp://user:pass@host URLs before they reach logs or clients. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');
 }
 
 function withFps(plan: InputPlan, fps: number | undefined): InputPlan {

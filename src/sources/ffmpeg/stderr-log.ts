@@ -12,6 +12,8 @@ export interface StderrLogOptions {
   windowMs?: number;
   keep?: number;
   prefix?: string;
+  /** Applied to every line before it is kept or forwarded (hides a source URL's credentials). */
+  redact?: (line: string) => string;
 }
 
 export class StderrLog {
@@ -19,6 +21,7 @@ export class StderrLog {
   private readonly windowMs: number;
   private readonly keep: number;
   private readonly prefix: string;
+  private readonly redact: (line: string) => string;
   private partial = '';
   private recent: string[] = [];
   private windowStart = 0;
@@ -36,6 +39,7 @@ export class StderrLog {
     this.windowMs = options.windowMs ?? 10_000;
     this.keep = options.keep ?? 20;
     this.prefix = options.prefix ?? 'ffmpeg: ';
+    this.redact = options.redact ?? ((l) => l);
   }
 
   /** The last lines seen (oldest first). */
@@ -77,7 +81,7 @@ export class StderrLog {
   }
 
   private line(raw: string): void {
-    const text = raw.trimEnd();
+    const text = this.redact(raw.trimEnd());
     if (!text.trim()) return;
     this.recent.push(text);
     if (this.recent.length > this.keep) this.recent.shift();
