@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -113,4 +113,27 @@ test('without ffmpeg: a camera source fails with one line saying what to install
   } finally {
     tp.child.kill('SIGKILL');
   }
+});
+
+test('serve and view --token-file: the token stays off every command line; a weak token is refused', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fw-token-'));
+  const file = join(dir, 'token');
+  await writeFile(file, 'Zq3v9Xw2Lk8Rt5Yp1Nm7Bc4Hd6Jf0Gs\n');
+  const p = runCli([...SERVE, '--http-port', '0', '--token-file', file]);
+  try {
+    const m = await waitForOutput(p, /FRAMEWIRE_TOKEN=… npx framewire view tcp:\/\/127\.0\.0\.1:(\d+)/);
+    assert.ok(!p.stdout().includes('Zq3v9Xw2'), 'a token the user gave is not echoed');
+    const v = runCli(['view', `tcp://127.0.0.1:${m[1]}`, '--frames', '3', '--json', '--display', 'none', '--token-file', file]);
+    assert.equal(await within(v.exited, 20_000, 'view exit'), 0, v.stderr());
+    assert.equal((JSON.parse(v.stdout().trim()) as { frames: number }).frames, 3);
+    const anon = runCli(['view', `tcp://127.0.0.1:${m[1]}`, '--frames', '1', '--display', 'none']);
+    assert.equal(await within(anon.exited, 20_000, 'view exit'), 1);
+    assert.match(anon.stderr(), /^framewire: E_AUTH: /m);
+  } finally {
+    p.child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  }
+  const weak = runCli([...SERVE, '--http-port', '0', '--token', 'a']);
+  assert.equal(await within(weak.exited, 20_000, 'serve exit'), 1);
+  assert.match(weak.stderr(), /^framewire: E_BAD_PARAMS: the token is too weak to stand up to guessing: it has 1 characters/m);
 });

@@ -9,7 +9,9 @@ import { connect } from '../../src/client/client.js';
 import { take } from '../helpers/client.js';
 import { CLI, runCli, waitForOutput } from '../helpers/cli.js';
 import { JpegSplitter } from '../../src/sources/jpeg-splitter.js';
-import { waitUntil, within } from '../helpers/server.js';
+import { recordHub } from '../../src/recording/server-recorder.js';
+import { recordingLogger } from '../helpers/peers.js';
+import { startTestServer, waitUntil, within } from '../helpers/server.js';
 import { requireTool } from '../helpers/tools.js';
 
 const SERVE = ['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--width', '320', '--height', '180', '--fps', '30'];
@@ -122,5 +124,22 @@ test('view --record on a full disk: the error is reported and viewing goes on', 
     assert.equal(code, 1, 'the failed recording is the exit status');
   } finally {
     p.child.kill('SIGKILL');
+  }
+});
+
+test('a server recording that fails stops its subscription: nothing is encoded for nobody', async () => {
+  const server = await startTestServer();
+  const { lines, log } = recordingLogger();
+  // /dev/full opens and then fails every write (ENOSPC): a disk that fills up while recording.
+  const rec = recordHub(server.hub, { width: 336, height: 192, quality: 60 }, 30, '/dev/full', 0, log);
+  const subscribers = (): number => server.hub.profileStats().filter((p) => p.width === 336).reduce((n, p) => n + p.subscribers, 0);
+  try {
+    await waitUntil(() => rec.recorder.error !== null, 10_000, 'the recording fails');
+    await waitUntil(() => subscribers() === 0, 5000, 'its profile has no subscriber left');
+    assert.equal(rec.subscribed, false);
+    assert.match(lines.join('\n'), /E_IO: recording to \/dev\/full failed: disk full; recording stopped/);
+  } finally {
+    await rec.stop();
+    await server.close();
   }
 });
