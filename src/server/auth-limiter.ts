@@ -10,6 +10,10 @@
  * between a clean address and its check. Each check reserves one unit of both budgets and a correct token
  * gives them back.
  *
+ * A network that presented the right token within `knownForMs` is known: its checks skip the global budget
+ * and the line (its own budget still holds), so the owner is not slowed even by a guesser with thousands
+ * of fresh addresses, who can never become known without the token.
+ *
  * Memory is bounded without forgetting a guesser: a network is remembered for `rememberMs` after its last
  * wrong token (oldest first, so expired ones leave in O(1)); when `maxNetworks` are remembered, any further
  * network shares one "overflow" budget instead of evicting anyone.
@@ -33,6 +37,10 @@ export interface AuthLimits {
   /** Checks waiting at once from one network, and in all; more are refused at once. */
   readonly maxWaitingPerNetwork: number;
   readonly maxWaiting: number;
+  /** A network that presented the right token is known this long (its checks skip the global budget). */
+  readonly knownForMs: number;
+  /** Known networks remembered at once (least recently successful forgotten first: it only loses a privilege). */
+  readonly maxKnown: number;
 }
 
 export const DEFAULT_AUTH_LIMITS: AuthLimits = Object.freeze({
@@ -45,12 +53,16 @@ export const DEFAULT_AUTH_LIMITS: AuthLimits = Object.freeze({
   maxWaitMs: 5000,
   maxWaitingPerNetwork: 8,
   maxWaiting: 1024,
+  knownForMs: 7 * 24 * 3_600_000,
+  maxKnown: 1024,
 });
 
 /** A turn to check one token: call settle() with the outcome (a correct token refunds the budgets). */
 export type Turn = { granted: true; settle(correct: boolean): void } | { granted: false; retryAfterSeconds: number };
 
 interface Waiter {
+  /** The waiter's own network (its Network may be the shared overflow one). */
+  key: string;
   isOpen(): boolean;
   deadline: number;
   resolve(t: Turn): void;
@@ -74,6 +86,8 @@ export class AuthLimiter {
   /** Ordered by last wrong token, oldest first (re-inserted on each), so expiry prunes from the front. */
   private readonly networks = new Map<string, Network>();
   private overflow: Network | null = null;
+  /** Networks that presented the right token: key → time of the last success, least recent first. */
+  private readonly known = new Map<string, number>();
   /** Networks with checks waiting, in round-robin order: clean ones are served first. */
   private readonly cleanQueue = new Set<Network>();
   private readonly suspectQueue = new Set<Network>();
@@ -103,6 +117,12 @@ export class AuthLimiter {
     return this.globalTokens < 1;
   }
 
+  /** True when this network presented the right token within knownForMs. */
+  isKnown(key: string): boolean {
+    const t = this.known.get(key);
+    return t !== undefined && this.now() - t < this.limits.knownForMs;
+  }
+
   /** True when this network has sent a wrong token within rememberMs. */
   isSuspect(key: string): boolean {
     const n = this.networks.get(key) ?? (key === OVERFLOW_KEY ? this.overflow : undefined);
@@ -123,12 +143,21 @@ export class AuthLimiter {
       this.networks.delete(key);
       n = undefined;
     }
+    if (this.isKnown(key) && (!n || n.waiters.length === 0)) {
+      if (n) this.refill(n, now);
+      if (!n || n.tokens >= 1) {
+        // The owner's network: at once, whatever others are doing; only its own budget applies.
+        if (n) n.tokens -= 1;
+        this.counts.checks++;
+        return this.directGrant(key, n ?? null, false);
+      }
+    }
     if (!n && this.networks.size >= this.limits.maxNetworks) n = this.overflowNetwork(now);
     if (!n && this.cleanQueue.size === 0 && this.globalTokens >= 1) {
       // A network with no recent wrong token, and nobody in line ahead of it: check at once.
       this.globalTokens -= 1;
       this.counts.checks++;
-      return this.untrackedGrant(key);
+      return this.directGrant(key, null, true);
     }
     if (!n) {
       n = { key, tokens: this.limits.perNetworkBurst, refilledAt: now, lastFailure: 0, waiters: [] };
@@ -140,6 +169,7 @@ export class AuthLimiter {
     }
     const box: { turn: Turn | null; resolve: ((t: Turn) => void) | null } = { turn: null, resolve: null };
     n.waiters.push({
+      key,
       isOpen,
       deadline: now + this.limits.maxWaitMs,
       resolve: (t) => {
@@ -209,7 +239,11 @@ export class AuthLimiter {
     return Math.max(1, Math.ceil((Math.max(networkMs, globalMs) + n.waiters.length * this.limits.perNetworkIntervalMs) / 1000));
   }
 
-  private untrackedGrant(key: string): Turn {
+  /**
+   * A turn decided at once. reserved: the network's unit (when tracked) and, with tookGlobal, a global one were
+   * taken; a correct token gives them back, a wrong one is charged to the network (remembered from now on).
+   */
+  private directGrant(key: string, reserved: Network | null, tookGlobal: boolean): Turn {
     let settled = false;
     return {
       granted: true,
@@ -217,37 +251,54 @@ export class AuthLimiter {
         if (settled) return;
         settled = true;
         if (correct) {
-          this.refund(null);
+          this.markKnown(key);
+          this.refund(reserved, tookGlobal);
           return;
         }
         this.counts.failures++;
         const now = this.now();
-        this.prune(now);
-        let n = this.networks.get(key);
-        if (!n && this.networks.size >= this.limits.maxNetworks) n = this.overflowNetwork(now);
-        if (!n) {
-          n = { key, tokens: this.limits.perNetworkBurst, refilledAt: now, lastFailure: 0, waiters: [] };
-          this.networks.set(key, n);
+        if (!tookGlobal) {
+          this.refillGlobal(now);
+          this.globalTokens = Math.max(0, this.globalTokens - 1);
         }
-        this.refill(n, now);
-        n.tokens = Math.max(0, n.tokens - 1);
+        let n = reserved;
+        if (!n) {
+          this.prune(now);
+          n = this.networks.get(key) ?? null;
+          if (!n && this.networks.size >= this.limits.maxNetworks) n = this.overflowNetwork(now);
+          if (!n) {
+            n = { key, tokens: this.limits.perNetworkBurst, refilledAt: now, lastFailure: 0, waiters: [] };
+            this.networks.set(key, n);
+          }
+          this.refill(n, now);
+          n.tokens = Math.max(0, n.tokens - 1);
+        }
         this.markFailure(n, now);
       },
     };
   }
 
-  private grant(n: Network): Turn {
+  private grant(n: Network, key: string): Turn {
     let settled = false;
     return {
       granted: true,
       settle: (correct) => {
         if (settled) return;
         settled = true;
-        if (correct) return this.refund(n);
+        if (correct) {
+          this.markKnown(key);
+          return this.refund(n, true);
+        }
         this.counts.failures++;
         this.markFailure(n, this.now());
       },
     };
+  }
+
+  private markKnown(key: string): void {
+    this.known.delete(key);
+    this.known.set(key, this.now());
+    while (this.known.size > this.limits.maxKnown) this.known.delete(this.known.keys().next().value!);
   }
 
   private markFailure(n: Network, now: number): void {
@@ -259,10 +310,10 @@ export class AuthLimiter {
     if (this.cleanQueue.delete(n)) this.suspectQueue.add(n);
   }
 
-  private refund(n: Network | null): void {
+  private refund(n: Network | null, global: boolean): void {
     const now = this.now();
     this.refillGlobal(now);
-    this.globalTokens = Math.min(this.limits.globalBurst, this.globalTokens + 1);
+    if (global) this.globalTokens = Math.min(this.limits.globalBurst, this.globalTokens + 1);
     if (n) {
       this.refill(n, now);
       n.tokens = Math.min(this.limits.perNetworkBurst, n.tokens + 1);
@@ -296,7 +347,7 @@ export class AuthLimiter {
       n.tokens -= 1;
       this.globalTokens -= 1;
       this.counts.checks++;
-      w.resolve(this.grant(n));
+      w.resolve(this.grant(n, w.key));
     }
     this.schedule(now);
   }

@@ -123,3 +123,24 @@ for (const kind of ['TCP', 'HTTP'] as const) {
     }
   });
 }
+
+test('a flood from a thousand fresh addresses: the owner, known from an earlier visit, gets in at once', async () => {
+  const { server, http } = await start();
+  try {
+    const before = await httpFrom(http, `/api/status?token=${TOKEN}`);
+    assert.equal(before.status, 200, 'the owner watched from this network before');
+    let n = 0;
+    const attack = flood(async (host) => (await helloFrom(server.tcp.port, host, `guess${n}`)).result, 1000, 1, 2);
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(server.auth.limiter.globallyLimited, true, 'the global budget is spent: fresh networks wait in line');
+    const t0 = performance.now();
+    const c = await within(connect(`tcp://127.0.0.1:${server.tcp.port}`, { token: TOKEN, width: 160, height: 90 }), 5000, 'owner');
+    const ms = performance.now() - t0;
+    assert.equal((await take(c, 2)).length, 2);
+    await c.close();
+    const tally = await attack;
+    assert.ok(ms < 2000, `the owner was not held up (${Math.round(ms)} ms; attack ${JSON.stringify(tally)})`);
+  } finally {
+    await server.close();
+  }
+});

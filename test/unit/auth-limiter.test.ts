@@ -88,6 +88,29 @@ test('networks without a wrong token are served before those with one', async ()
   assert.equal(guess.done(), null, 'the guesser, though it asked first, waits');
 });
 
+test('a network that presented the right token is known: it skips the global budget and the line, not its own budget', async () => {
+  const { l } = limiter({ globalBurst: 2, globalPerSecond: 0.001, perNetworkBurst: 2 });
+  const first = now(l.turn('owner', open));
+  assert.ok(first.granted);
+  first.settle(true);
+  assert.equal(l.isKnown('owner'), true);
+  // Fresh networks by the hundred spend the global budget and fill the line.
+  for (let i = 0; i < 300; i++) {
+    const t = l.turn(`fresh${i}`, open);
+    if (!(t instanceof Promise) && t.granted) t.settle(false);
+  }
+  assert.equal(l.globallyLimited, true);
+  const owner = now(l.turn('owner', open));
+  assert.ok(owner.granted, 'the known network is checked at once');
+  owner.settle(false); // even a typo...
+  const again = now(l.turn('owner', open));
+  assert.ok(again.granted, '...leaves it its own budget');
+  again.settle(false);
+  const third = watch(l.turn('owner', open));
+  await flush();
+  assert.equal(third.done(), null, 'but no more than its own budget');
+});
+
 test('a check waits at most maxWaitMs, and a network may have only so many waiting', async () => {
   const { l, advance } = limiter({ perNetworkBurst: 1, perNetworkIntervalMs: 60_000, maxWaitMs: 3000, maxWaitingPerNetwork: 2 });
   failNow(l, 'a', 1);
