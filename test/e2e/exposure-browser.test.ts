@@ -1,7 +1,8 @@
 /**
- * Cross-site WebSocket hijacking, in a real Chromium: a page from another origin (served from 127.0.0.2, as
- * any site a viewer happens to open) tries to open the camera's WebSocket on 127.0.0.1 and read frames. Before,
- * the server took any Origin, and such a page watched the camera. The viewer's own page, alongside, streams.
+ * What a browser can and cannot reach, in a real Chromium. Cross-site WebSocket hijacking: a page from another
+ * origin (served from 127.0.0.2, as any site a viewer happens to open) tries to open the camera's WebSocket on
+ * 127.0.0.1 and read frames; before, the server took any Origin, and such a page watched the camera. And the
+ * URL a fresh `serve` prints, token included, opens the viewer at once.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -11,6 +12,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
 import { DEFAULT_SERVER_CONFIG, startServer, TestPatternSource, type ServerConfig } from '../../src/index.js';
+import { describeEndpoints, parseServeArgs } from '../../src/cli/serve.js';
 import { silentLogger } from '../../src/log.js';
 import { encodeMessage } from '../../src/protocol/encode.js';
 import { httpTransport } from '../../src/server/http/http-transport.js';
@@ -65,6 +67,38 @@ test('a page from another origin cannot open the camera WebSocket; the viewer pa
   } finally {
     await browser?.close();
     await new Promise((r) => evil.close(r));
+    await server.close();
+  }
+});
+
+test('the URL a fresh serve prints opens the viewer without asking, and the token leaves the address bar', async (t) => {
+  if (!requireTool(t, CHROMIUM, ['--version'])) return;
+  await promisify(execFile)(process.execPath, ['scripts/build-web.mjs']);
+  // What `serve` builds with no flags (beyond loopback: a generated token), served on loopback for the test.
+  const { config, token } = parseServeArgs(['--width', '320', '--height', '180'], {});
+  const server = await startServer({ ...config, host: '127.0.0.1', port: 0, httpPort: 0, log: silentLogger }, new TestPatternSource(config.defaults), {
+    extras: [httpTransport()],
+  });
+  let browser: Browser | null = null;
+  try {
+    const url = new RegExp(`browser: +(http://127\\.0\\.0\\.1:\\d+/\\?token=\\S+)`).exec(describeEndpoints(server, null, token))?.[1];
+    assert.ok(url);
+    browser = await chromium.launch(LAUNCH);
+    const page = await browser.newPage();
+    const prompts: string[] = [];
+    page.on('dialog', (d) => {
+      prompts.push(d.message());
+      void d.dismiss();
+    });
+    await page.goto(url);
+    await page.waitForFunction(() => window.framewireStats?.state === 'streaming' && window.framewireStats.frames > 3, null, { timeout: TIMEOUT });
+    assert.deepEqual(prompts, []);
+    assert.equal(new URL(page.url()).search, '', 'the token is no longer in the address bar');
+    await page.reload();
+    await page.waitForFunction(() => window.framewireStats?.state === 'streaming' && window.framewireStats.frames > 3, null, { timeout: TIMEOUT });
+    assert.deepEqual(prompts, [], 'a reload keeps it for the tab');
+  } finally {
+    await browser?.close();
     await server.close();
   }
 });
