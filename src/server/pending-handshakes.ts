@@ -7,6 +7,7 @@
  * it is doing.
  */
 import net from 'node:net';
+import { addressKey } from './address-key.js';
 
 /**
  * Connections per port that are not streaming clients, on top of --max-clients: what slow, idle or
@@ -35,22 +36,8 @@ export interface PendingHandshakesOptions {
   deadlineMs: number | null;
 }
 
-/** IPv4 (also IPv4-mapped IPv6) as it is; any other IPv6 address by its /64 prefix. */
-export function addressGroup(address: string): string {
-  const a = address.replace(/%.*$/, '');
-  if (a.toLowerCase().startsWith('::ffff:') && net.isIPv4(a.slice(7))) return a.slice(7);
-  if (!net.isIPv6(a)) return a;
-  // Expand "::" so the first four groups are the /64 (a trailing dotted quad lies in the last 32 bits).
-  const [head = '', tail] = a.split('::') as [string, string | undefined];
-  const parts = (s: string): string[] => (s === '' ? [] : s.split(':').flatMap((p) => (p.includes('.') ? ['0', '0'] : [p])));
-  const h = parts(head);
-  const t = tail === undefined ? [] : parts(tail);
-  const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
-  return `${groups
-    .slice(0, 4)
-    .map((g) => parseInt(g, 16).toString(16))
-    .join(':')}::/64`;
-}
+/** IPv4 (also IPv4-mapped IPv6) as it is; any other IPv6 address by its /64 prefix (one rule for every per-address limit). */
+export const addressGroup = addressKey;
 
 export class PendingHandshakes {
   /** Entries per group, oldest first (a Set keeps insertion order). */
