@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -20,10 +21,18 @@ from .errors import FramewireError
 from .protocol import LIMITS, Status
 
 USAGE_EPILOG = "ESC or q in the window quits; so does Ctrl-C."
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 ESC = 27
 #: The window's event loop runs at least this often while no frame arrives (source paused, reconnecting).
 _GUI_POLL_S = 0.05
 _STATUS_BAR_PX = 24
+
+
+def printable(text: str) -> str:
+    """Server-controlled text (STATUS, GOODBYE, a refusal) made safe for a terminal, as in the Node CLI
+    (src/client/printable.ts): control characters — ESC starts commands that retitle the window, clear the
+    screen or, with OSC 52, write the clipboard — and bidirectional overrides become U+FFFD."""
+    return _UNPRINTABLE.sub("\ufffd", text)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -158,7 +167,8 @@ def run_view(args: argparse.Namespace) -> int:
     token = args.token if args.token is not None else os.environ.get("FRAMEWIRE_TOKEN")
     note = [""]
 
-    def on_status(text: str, status: Optional[Status]) -> None:
+    def on_status(raw: str, status: Optional[Status]) -> None:
+        text = printable(raw)
         if display == "none" and not args.json:
             print(text, file=sys.stderr, flush=True)
         else:
@@ -229,5 +239,5 @@ def main(argv: Optional[List[str]] = None) -> int:
         args = build_parser().parse_args(argv)
         return run_view(args)
     except FramewireError as e:
-        print(f"framewire: {e.code}: {e.message}", file=sys.stderr)
+        print(printable(f"framewire: {e.code}: {e.message}"), file=sys.stderr)
         return 1

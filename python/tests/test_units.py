@@ -167,6 +167,16 @@ class Decoding(unittest.TestCase):
         self.assertEqual(ctx.exception.code, "E_UNSUPPORTED")
 
 
+class HostileText(unittest.TestCase):
+    def test_server_text_reaches_the_terminal_without_control_characters(self) -> None:
+        from framewire.view import printable
+
+        shown = printable("\x1b]0;pwned\x07\x1b]52;c;cHduZWQ=\x07\x1b[2J\x9b31m\u202eevil")
+        self.assertNotRegex(shown, "[\x00-\x1f\x7f-\x9f\u202e]")
+        self.assertIn("\ufffd]0;pwned\ufffd", shown)
+        self.assertEqual(printable("source lost: end of file"), "source lost: end of file")
+
+
 class Version(unittest.TestCase):
     def test_major_version_is_the_protocol_version(self) -> None:
         major, minor, patch = (int(x) for x in framewire.__version__.split("."))
