@@ -517,7 +517,7 @@ test('snapshots requested and never read: the connection is let go at the idle t
     const s = dial(http.port);
     s.pause();
     // Far more than the kernel's socket buffers hold (each reply is a 1280x720 JPEG).
-    s.write('GET /snapshot.jpg HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(300));
+    s.write('GET /snapshot.jpg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(300));
     await waitUntil(() => http.pendingHandshakes() === 1, 3000, 'the connection accepted');
     const t0 = performance.now();
     await waitUntil(() => http.pendingHandshakes() === 0, 6000, 'the server to let go of the non-reading connection');
