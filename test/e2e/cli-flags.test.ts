@@ -76,7 +76,7 @@ test('with --tls-self-signed the banner says tutorial clients cannot connect (th
 test('without TLS or token the banner says tutorial clients connect as they are; with a token, that they are refused', { timeout: 60_000 }, async () => {
   const base = ['serve', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--width', '160', '--height', '90'];
   const plain = runCli(base);
-  const token = runCli([...base, '--token', 'sesame']);
+  const token = runCli([...base, '--token', 'open-sesame-open-sesame']);
   try {
     await Promise.all([waitForOutput(plain, /Press Ctrl-C/), waitForOutput(token, /Press Ctrl-C/)]);
     assert.match(plain.stdout(), /tutorial clients: connect to port \d+ as they are/);

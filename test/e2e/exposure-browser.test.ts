@@ -75,7 +75,7 @@ test('the URL a fresh serve prints opens the viewer without asking, and the toke
   if (!requireTool(t, CHROMIUM, ['--version'])) return;
   await promisify(execFile)(process.execPath, ['scripts/build-web.mjs']);
   // What `serve` builds with no flags (beyond loopback: a generated token), served on loopback for the test.
-  const { config, token } = parseServeArgs(['--width', '320', '--height', '180'], {});
+  const { config, token } = parseServeArgs(['--width', '320', '--height', '180'], {})!;
   const server = await startServer({ ...config, host: '127.0.0.1', port: 0, httpPort: 0, log: silentLogger }, new TestPatternSource(config.defaults), {
     extras: [httpTransport()],
   });

@@ -21,11 +21,11 @@ import { helloFrom, hostAddress, httpFrom } from '../helpers/peers.js';
 import { startTestServer, waitUntil, within } from '../helpers/server.js';
 
 test('a fresh `serve` listening beyond loopback requires a generated token, printed inside the URLs', async () => {
-  const { config, token } = parseServeArgs(['--port', '0', '--http-port', '8080'], {});
+  const { config, token } = parseServeArgs(['--port', '0', '--http-port', '8080'], {})!;
   assert.equal(config.host, '0.0.0.0', 'the default still listens on every interface');
   assert.equal(token.kind, 'generated');
   assert.match(config.token ?? '', /^[A-Za-z0-9_-]{24}$/, '144 random bits');
-  assert.notEqual(parseServeArgs([], {}).config.token, config.token, 'a new one every run');
+  assert.notEqual(parseServeArgs([], {})!.config.token, config.token, 'a new one every run');
   // Served on loopback here (tests do not listen beyond it), with the configuration `serve` built.
   const server = await startServer({ ...config, host: '127.0.0.1', httpPort: 0, log: silentLogger }, new TestPatternSource({ width: 320, height: 180, fps: 30 }), {
     extras: [httpTransport()],
@@ -51,15 +51,15 @@ test('a fresh `serve` listening beyond loopback requires a generated token, prin
 });
 
 test('no token on loopback; --no-token opts out loudly; a weak token is refused unless allowed', () => {
-  assert.equal(parseServeArgs(['--host', '127.0.0.1'], {}).config.token, null);
-  assert.equal(parseServeArgs(['--host', '::1'], {}).config.token, null);
-  const off = parseServeArgs(['--no-token'], {});
+  assert.equal(parseServeArgs(['--host', '127.0.0.1'], {})!.config.token, null);
+  assert.equal(parseServeArgs(['--host', '::1'], {})!.config.token, null);
+  const off = parseServeArgs(['--no-token'], {})!;
   assert.equal(off.config.token, null);
   assert.equal(off.token.kind, 'disabled');
-  assert.equal(parseServeArgs([], { FRAMEWIRE_TOKEN: 'correct horse battery staple' }).config.token, 'correct horse battery staple');
+  assert.equal(parseServeArgs([], { FRAMEWIRE_TOKEN: 'correct horse battery staple' })!.config.token, 'correct horse battery staple');
   assert.throws(() => parseServeArgs(['--token', 'a'], {}), /E_BAD_PARAMS|too weak/);
   assert.throws(() => parseServeArgs([], { FRAMEWIRE_TOKEN: 's3cret' }), /too weak.*6 characters/);
-  const weak = parseServeArgs(['--token', 's3cret', '--allow-weak-token'], {});
+  const weak = parseServeArgs(['--token', 's3cret', '--allow-weak-token'], {})!;
   assert.equal(weak.config.token, 's3cret');
   assert.match(weak.token.weak ?? '', /6 characters/);
   assert.throws(() => parseServeArgs(['--no-token', '--token', 'correct horse battery staple'], {}), /contradicts/);
