@@ -128,7 +128,7 @@ test('native JPEG: 8 concurrent encodes all resolve, each identical to its seria
   }
 });
 
-test('native JPEG: 200 encodes do not grow RSS by more than a few MB', async (t) => {
+test('native JPEG: 400 encodes do not grow RSS by more than a few MB', async (t) => {
   const enc = requireNative(t);
   if (!enc) return;
   setFlagsFromString('--expose-gc');
@@ -145,15 +145,16 @@ test('native JPEG: 200 encodes do not grow RSS by more than a few MB', async (t)
   for (let i = 0; i < 150; i++) await Promise.all([enc.encodeRgb(rgb, 1280, 720, 80), enc.encodeRgb(rgb, 1280, 720, 80)]);
   const before = await settle();
   let bytes = 0;
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 200; i++) {
     const [a, b] = await Promise.all([enc.encodeRgb(rgb, 1280, 720, 80), enc.encodeRgb(rgb, 1280, 720, 80)]);
     bytes += a.length + b.length;
   }
   const after = await settle();
   const grewMb = (after - before) / 2 ** 20;
-  t.diagnostic(`RSS ${(before / 2 ** 20).toFixed(1)} -> ${(after / 2 ** 20).toFixed(1)} MB after 200 encodes (${(bytes / 2 ** 20).toFixed(1)} MB of JPEG)`);
-  // Leaking the outputs alone would be ~16 MB; steady state measures ~0-4 MB.
-  assert.ok(grewMb < 8, `RSS grew ${grewMb.toFixed(1)} MB over 200 encodes`);
+  t.diagnostic(`RSS ${(before / 2 ** 20).toFixed(1)} -> ${(after / 2 ** 20).toFixed(1)} MB after 400 encodes (${(bytes / 2 ** 20).toFixed(1)} MB of JPEG)`);
+  // Leaking the outputs alone would be ~33 MB; steady state measures ~0-4 MB, and up to ~9 MB when a busy
+  // machine spreads the encodes over more pool threads (each with its own malloc arena).
+  assert.ok(grewMb < 14, `RSS grew ${grewMb.toFixed(1)} MB over 400 encodes`);
 });
 
 test('native JPEG: FRAMEWIRE_NATIVE_JPEG=0 forces the sharp fallback', () => {
