@@ -1,0 +1,127 @@
+/**
+ * FLV (Adobe Flash Video File Format v10.1, annex E), read incrementally: the container ffmpeg writes the
+ * H.264 encoder's output in. Each tag carries its own length, so an access unit is complete the moment its
+ * last byte arrives; a raw Annex-B stream on a pipe cannot show where its last NAL unit ends until the next
+ * access unit's start code, which would hold every picture back one frame interval.
+ *
+ * Bounded: a tag's size is read from its 11-byte header and checked against maxTagBytes before any of its
+ * body is held (E_TOO_LARGE); a stream that is not FLV is E_MALFORMED. Both are thrown: the producer is then
+ * broken, and its reader is reset with it.
+ */
+import { FramewireError } from '../errors.js';
+import { ChunkQueue } from '../protocol/chunk-queue.js';
+
+export const FlvTagType = { AUDIO: 8, VIDEO: 9, SCRIPT: 18 } as const;
+
+export interface FlvTag {
+  type: number;
+  /** Milliseconds, 32 bits (the 24-bit field and its extension byte). */
+  timestampMs: number;
+  body: Buffer;
+}
+
+const FILE_HEADER_BYTES = 9;
+const TAG_HEADER_BYTES = 11;
+const PREVIOUS_TAG_SIZE_BYTES = 4;
+
+export const DEFAULT_MAX_FLV_TAG_BYTES = 8 * 1024 * 1024 + 16;
+
+type State = 'file-header' | 'skip' | 'tag-header' | 'body';
+
+export class FlvTagReader {
+  readonly maxTagBytes: number;
+  private readonly queue = new ChunkQueue();
+  private state: State = 'file-header';
+  private need = FILE_HEADER_BYTES;
+  private tag: Omit<FlvTag, 'body'> = { type: 0, timestampMs: 0 };
+
+  constructor(options: { maxTagBytes?: number } = {}) {
+    const max = options.maxTagBytes ?? DEFAULT_MAX_FLV_TAG_BYTES;
+    if (!Number.isInteger(max) || max < 1) throw new FramewireError('E_BAD_PARAMS', `maxTagBytes must be a positive integer, got ${max}`);
+    this.maxTagBytes = max;
+  }
+
+  /** Bytes received and not yet part of a returned tag. */
+  get heldBytes(): number {
+    return this.queue.length;
+  }
+
+  /** Feed the next chunk; returns the tags it completed, in order. */
+  push(chunk: Uint8Array): FlvTag[] {
+    this.queue.push(chunk);
+    const out: FlvTag[] = [];
+    while (this.queue.length >= this.need) {
+      const bytes = this.queue.take(this.need);
+      switch (this.state) {
+        case 'file-header': {
+          if (bytes[0] !== 0x46 || bytes[1] !== 0x4c || bytes[2] !== 0x56) {
+            throw new FramewireError('E_MALFORMED', 'not an FLV stream (no "FLV" signature)');
+          }
+          const dataOffset = readU32(bytes, 5);
+          if (dataOffset < FILE_HEADER_BYTES || dataOffset > 1024) throw new FramewireError('E_MALFORMED', `FLV header size ${dataOffset}`);
+          // Whatever lies between the header and the first tag, then PreviousTagSize0.
+          this.state = 'skip';
+          this.need = dataOffset - FILE_HEADER_BYTES + PREVIOUS_TAG_SIZE_BYTES;
+          break;
+        }
+        case 'skip':
+          this.state = 'tag-header';
+          this.need = TAG_HEADER_BYTES;
+          break;
+        case 'tag-header': {
+          if (bytes[0]! & 0x20) throw new FramewireError('E_UNSUPPORTED', 'encrypted FLV tag');
+          const size = (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!;
+          if (size > this.maxTagBytes) throw new FramewireError('E_TOO_LARGE', `FLV tag of ${size} bytes (limit ${this.maxTagBytes})`);
+          const timestampMs = ((bytes[7]! << 24) | (bytes[4]! << 16) | (bytes[5]! << 8) | bytes[6]!) >>> 0;
+          this.tag = { type: bytes[0]! & 0x1f, timestampMs };
+          this.state = 'body';
+          this.need = size + PREVIOUS_TAG_SIZE_BYTES;
+          break;
+        }
+        case 'body': {
+          const body = bytes.subarray(0, bytes.length - PREVIOUS_TAG_SIZE_BYTES);
+          out.push({ ...this.tag, body: Buffer.from(body.buffer, body.byteOffset, body.length) });
+          this.state = 'tag-header';
+          this.need = TAG_HEADER_BYTES;
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  reset(): void {
+    this.queue.clear();
+    this.state = 'file-header';
+    this.need = FILE_HEADER_BYTES;
+  }
+}
+
+function readU32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+export const AvcPacketType = { SEQUENCE_HEADER: 0, NALU: 1, END_OF_SEQUENCE: 2 } as const;
+
+export interface FlvAvcPacket {
+  /** FLV frame type 1 (the muxer's claim; the NAL units are what count). */
+  keyframe: boolean;
+  packetType: number;
+  compositionTimeMs: number;
+  /** AVCDecoderConfigurationRecord (sequence header) or length-prefixed NAL units. */
+  data: Buffer;
+}
+
+/** The body of a video tag carrying H.264 (codec id 7); E_UNSUPPORTED for any other codec. */
+export function parseFlvAvcPacket(body: Buffer): FlvAvcPacket {
+  if (body.length < 5) throw new FramewireError('E_MALFORMED', `FLV video tag of ${body.length} bytes`);
+  const codecId = body[0]! & 0x0f;
+  if (codecId !== 7) throw new FramewireError('E_UNSUPPORTED', `FLV video codec id ${codecId}, expected 7 (H.264)`);
+  const cts = (body[2]! << 16) | (body[3]! << 8) | body[4]!;
+  return {
+    keyframe: body[0]! >> 4 === 1,
+    packetType: body[1]!,
+    compositionTimeMs: cts & 0x800000 ? cts - 0x1000000 : cts,
+    data: body.subarray(5),
+  };
+}
