@@ -77,6 +77,7 @@ export class RbspReader {
   /** se(v): §9.1.1, k ↦ (−1)^(k+1) · Ceil(k ÷ 2). */
   se(): number {
     const k = this.ue();
+    if (k === 0) return 0;
     return k % 2 === 1 ? (k + 1) / 2 : -(k / 2);
   }
 
