@@ -90,6 +90,8 @@ describe('H.264 parsing of libx264 streams, checked against ffprobe', () => {
       // ffprobe lists frames in display order; with B-frames the keyframes (I/IDR) still keep their positions.
       assert.deepEqual(keys, probed.keyframes);
       assert.deepEqual(keys, [0, 6, 12]);
+      // libx264 repeats SPS/PPS before every keyframe: they must land in the keyframe's access unit, not the one before.
+      for (const a of aus) assert.equal(a.nals.some((n) => (n[0]! & 0x1f) === 7), a.keyframe);
       const cache = new ParameterSetCache();
       for (const au of aus) cache.prepare(au);
       assert.equal(`${cache.sps!.width}x${cache.sps!.height}`, size);
