@@ -197,6 +197,8 @@ export class H264Encoder {
     if (this.started) throw new FramewireError('E_UNEXPECTED', 'H.264 encoder already started');
     this.started = true;
     this.stopping = false;
+    this.lost = false;
+    this.backoffMs = this.opts.backoffInitialMs ?? 500;
     this.sink = sink;
     try {
       try {
@@ -237,20 +239,25 @@ export class H264Encoder {
       this.writeRgb(label, frame.data, frame.width, frame.height, frame.retain?.());
       return true;
     }
-    // Decoded concurrently, written in order.
+    // Decoded concurrently, written in order: an rgb24 frame behind a JPEG being decoded waits its turn.
     this.preparing++;
     const release = frame.retain?.();
     const ready: Promise<{ data: Buffer; width: number; height: number } | null> =
       frame.format === 'jpeg' ? this.decodeJpeg(frame) : Promise.resolve({ data: frame.data, width: frame.width, height: frame.height });
     this.writeChain = this.writeChain.then(async () => {
+      // The frame's own buffer (rgb24) is released once ffmpeg has it; a JPEG's once it is decoded.
+      let handedOver = false;
       try {
         const raw = await ready;
-        if (raw) this.writeRgb(label, raw.data, raw.width, raw.height, undefined);
+        if (raw) {
+          handedOver = raw.data === frame.data;
+          this.writeRgb(label, raw.data, raw.width, raw.height, handedOver ? release : undefined);
+        }
       } catch (e) {
         this.sink?.event({ kind: 'log', level: 'error', text: `H.264: frame ${label.seq} not written: ${toFramewireError(e).message}` });
       } finally {
         this.preparing--;
-        release?.();
+        if (!handedOver) release?.();
       }
     });
     return true;

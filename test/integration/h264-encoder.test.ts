@@ -68,6 +68,21 @@ function recorder(): Recorder {
 
 const nalTypes = (au: EncodedAccessUnit): number[] => au.nals.map((n) => n[0]! & 0x1f);
 
+/** The frame with a retain() that counts references still held (as the test pattern's pooled frames have). */
+function counted(frame: RawFrame, refs: { held: number }): RawFrame {
+  return {
+    ...frame,
+    retain: () => {
+      refs.held++;
+      let done = false;
+      return () => {
+        if (!done) refs.held--;
+        done = true;
+      };
+    },
+  };
+}
+
 function rgbFrame(renderer: TestPatternRenderer, seq: number): RawFrame {
   const captureUs = 1_700_000_000_000_000 + seq * 33_333;
   return { seq, captureUs, width: renderer.width, height: renderer.height, format: 'rgb24', data: renderer.render(seq, captureUs) };
@@ -185,25 +200,30 @@ describe('H.264 encoder with ffmpeg', () => {
     const big = new TestPatternRenderer(1280, 720);
     const jpeg = await sharp(big.render(0, 0), { raw: { width: 1280, height: 720, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
     const { enc, rec } = await start({ maxInFlight: 8 });
+    const refs = { held: 0 };
     for (let seq = 0; seq < 6; seq++) {
       const frame: RawFrame = seq % 2 === 0 ? { seq, captureUs: seq, width: 1280, height: 720, format: 'jpeg', data: jpeg } : rgbFrame(renderer, seq);
-      assert.equal(enc.encode(frame), true);
+      assert.equal(enc.encode(counted(frame, refs)), true);
     }
     await rec.until(() => rec.aus.length === 6, 20_000, '6 access units');
     assert.deepEqual(rec.aus.map((a) => a.seq), [0, 1, 2, 3, 4, 5]);
+    assert.equal(refs.held, 0, 'every frame buffer given back once ffmpeg had it');
     await enc.stop();
   });
 
   test('at most maxInFlight frames in flight: newer ones are refused and counted while the encoder is behind', { timeout: 60_000 }, async (t) => {
     if (!needFfmpeg(t)) return;
     const { enc, rec } = await start({ maxInFlight: 3 });
-    const accepted = Array.from({ length: 10 }, (_, seq) => enc.encode(rgbFrame(renderer, seq)));
+    const refs = { held: 0 };
+    const accepted = Array.from({ length: 10 }, (_, seq) => enc.encode(counted(rgbFrame(renderer, seq), refs)));
+    assert.equal(refs.held, 3, 'refused frames are not held');
     assert.deepEqual(accepted, [true, true, true, false, false, false, false, false, false, false]);
     assert.equal(enc.stats.droppedBusy, 7);
     assert.equal(enc.inFlight, 3);
     await rec.until(() => rec.aus.length === 3, 15_000, '3 access units');
     assert.deepEqual(rec.aus.map((a) => a.seq), [0, 1, 2]);
     assert.equal(enc.inFlight, 0);
+    assert.equal(refs.held, 0);
     assert.equal(enc.encode(rgbFrame(renderer, 10)), true, 'accepted again once the encoder caught up');
     await rec.until(() => rec.aus.length === 4, 15_000, 'access unit 10');
     await enc.stop();
