@@ -227,12 +227,13 @@ describe('access unit bounds', () => {
   test('property: memory held never exceeds the bound; exactly the access units within it come out', { timeout: 60_000 }, () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ size: fc.integer({ min: 0, max: 700 }), slices: fc.integer({ min: 1, max: 3 }) }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.record({ size: fc.integer({ min: 0, max: 700 }), slices: fc.integer({ min: 1, max: 3 }), aud: fc.boolean() }), { minLength: 1, maxLength: 8 }),
         fc.array(fc.nat(), { maxLength: 12 }),
         fc.integer({ min: 64, max: 900 }),
         (spec, cuts, max) => {
-          const units = spec.map(({ size, slices }, k) => [
-            makeAud(),
+          // Without an AUD a large first slice starts the next access unit: the previous one must be let go first.
+          const units = spec.map(({ size, slices, aud }, k) => [
+            ...(aud ? [makeAud()] : []),
             ...Array.from({ length: slices }, (_, i) => makeSlice({ idr: k % 3 === 0, firstMb: i * 10, body: new Uint8Array(size).fill(0x11 + i) })),
           ]);
           const stream = annexB(units.flat());

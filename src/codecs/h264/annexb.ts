@@ -275,7 +275,6 @@ export class AccessUnitAssembler {
   private keyframe = false;
   private dropping = false;
   // The NAL unit being received.
-  private unitStartsNew = false;
   private unitType = 0;
   private unitHead: Buffer = Buffer.alloc(0);
   private unitMalformed = false;
@@ -326,9 +325,9 @@ export class AccessUnitAssembler {
     this.unitType = type;
     this.unitHead = head;
     this.unitMalformed = head.length === 0 || forbiddenBitSet(head);
-    this.unitStartsNew = !this.unitMalformed && this.startsNewAu(type, head);
     if (this.unitMalformed) return 0;
-    if (this.unitStartsNew) return this.maxAccessUnitBytes - START_CODE.length;
+    // The previous access unit is complete now: hand it on (and stop holding it) before this one grows.
+    if (this.startsNewAu(type, head)) this.close();
     if (this.dropping || this.count >= this.maxNalUnits) return 0;
     return Math.max(0, this.maxAccessUnitBytes - this.auBytes - START_CODE.length);
   }
@@ -339,7 +338,6 @@ export class AccessUnitAssembler {
       this.onError?.(new FramewireError('E_MALFORMED', `NAL unit with forbidden_zero_bit set (${size} bytes) dropped`));
       return;
     }
-    if (this.unitStartsNew) this.close();
     this.count++;
     if (isVcl(this.unitType) && !this.hasVcl) {
       this.hasVcl = true;
