@@ -172,7 +172,7 @@ const startLib: Starter = async (c) => {
 };
 
 /** Multipart parts from raw bytes: headers (accumulated), then Content-Length body bytes (only counted). */
-function multipartReader(c: Client, measured: boolean, httpFirst: boolean, boundary0: string, onHeaders: () => void): (chunk: Buffer) => void {
+function multipartReader(c: Client, measured: boolean, httpFirst: boolean, boundary0: string, onHeaders: () => void, onFrame: () => void): (chunk: Buffer) => void {
   let state: 'http' | 'head' | 'body' = httpFirst ? 'http' : 'head';
   let head: Buffer = Buffer.alloc(0);
   let remaining = 0;
@@ -188,6 +188,7 @@ function multipartReader(c: Client, measured: boolean, httpFirst: boolean, bound
         buf = buf.subarray(n);
         if (remaining === 0) {
           c.frames++;
+          onFrame();
           if (measured && measuring && stampUs > 0) latencies.push((nowUs() - stampUs) / 1000);
           state = 'head';
         }
@@ -250,7 +251,11 @@ const startMultipart = (http: boolean): Starter => (c, measured) =>
       c.ready = true;
       resolve();
     };
-    const read = multipartReader(c, measured, http, a.boundary!, ready);
+    // Raw multipart (tcpserversink): a client is streaming from its first part. Connected is not enough: a
+    // server whose listen backlog overflowed has not accepted the connection yet and sends it nothing.
+    const read = multipartReader(c, measured, http, a.boundary!, ready, () => {
+      if (!http && !c.ready) ready();
+    });
     s.on('connect', () => {
       c.open = true;
       if (http) {
@@ -258,7 +263,7 @@ const startMultipart = (http: boolean): Starter => (c, measured) =>
         for (const [k, v] of Object.entries(req)) if (v) q.set(k, String(v));
         const qs = q.toString();
         s.write(`GET ${a.path}${qs ? '?' + qs : ''} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: multipart/x-mixed-replace\r\n\r\n`);
-      } else ready();
+      }
     });
     s.on('data', read);
     watchSocket(c, s, resolve);

@@ -1,15 +1,32 @@
 /**
- * `npm run soak [-- --minutes 10]` (not part of CI): the server under 1280×720@30 to 100 clients, 10 % of
- * them connecting, stalling and leaving at random. Samples the server's RSS and open file descriptors from
- * /proc every 10 s and writes docs/soak.md. Flat means: RSS after warm-up within ±5 %, fds back to baseline.
+ * `npm run soak [-- --minutes 10 --window-minutes 5]` (not part of CI): the server under 1280×720@30 to 100
+ * clients, 10 % of them connecting, stalling and leaving at random, and beside them one viewer (the bench's
+ * native reader, framewire/1) measuring capture → receive latency. Every 10 s the server's RSS and open file
+ * descriptors are sampled from /proc; every window the viewer's latency p50/p99. Writes docs/soak.md.
+ * Flat means: RSS after warm-up within ±5 %, fds back to baseline, and the viewer's latency p99 in the last
+ * window no more than 1.5× (and 5 ms) above the first.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createServer, type AddressInfo } from 'node:net';
+import { nativeReader } from '../bench/lib/native-reader.js';
 
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, out: { type: 'string', default: 'docs/soak.md' } } });
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '10' },
+    'window-minutes': { type: 'string', default: '5' },
+    out: { type: 'string', default: 'docs/soak.md' },
+  },
+});
 const seconds = Math.round(Number(values.minutes) * 60);
+const windowS = Math.round(Number(values['window-minutes']) * 60);
+if (!(seconds >= 60) || !(windowS >= 10) || windowS > seconds) {
+  console.error('soak: --minutes must be ≥ 1 and --window-minutes between 1/6 and --minutes');
+  process.exit(2);
+}
+const reader = nativeReader();
 
 function rssMb(pid: number): number {
   const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/);
@@ -51,9 +68,49 @@ const port = await new Promise<number>((resolve, reject) => {
   server.once('exit', () => reject(new Error('server exited')));
 });
 const baseFds = fds(server.pid!);
-console.log(`soak: ${seconds} s, server pid ${server.pid} on port ${port}, ${baseFds} fds at start`);
+console.log(`soak: ${seconds} s in windows of ${windowS} s, server pid ${server.pid} on port ${port}, ${baseFds} fds at start`);
 const load = spawn(process.execPath, ['--import', 'tsx', 'soak/clients.ts', '--port', String(port), '--seconds', String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
-const samples: { s: number; rss: number; heapUsed: number; heapTotal: number; external: number; fds: number; frames: number; dropped: number; connects: number; stalls: number; fpsMin: number }[] = [];
+
+// The viewer: one framewire/1 client in its own process, reading and acknowledging every frame as it
+// arrives; latency = now − FRAME.captureUs on this machine's clock (the server's).
+const viewer = spawn(
+  reader,
+  ['--mode', 'fw', '--port', String(port), '--clients', '1', '--latency', 'first', '--warmup', '0', '--duration', String(seconds), '--window-seconds', String(windowS), '--wait-start', '--max-seconds', String(seconds + 120)],
+  { stdio: ['pipe', 'pipe', 'inherit'] },
+);
+viewer.stdin.write('start\n');
+
+interface Sample {
+  s: number;
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  fds: number;
+  frames: number;
+  dropped: number;
+  connects: number;
+  stalls: number;
+  fpsMin: number;
+}
+interface Window {
+  endS: number;
+  p50: number;
+  p99: number;
+  max: number;
+  n: number;
+  fps: number;
+  rssMin: number;
+  rssMax: number;
+  fdsMin: number;
+  fdsMax: number;
+  heapUsed: number;
+  frames: number;
+  connects: number;
+  stalls: number;
+}
+const samples: Sample[] = [];
+const windows: Window[] = [];
 const t0 = Date.now();
 let last = { frames: 0, dropped: 0, connects: 0, stalls: 0, steadyFpsMin: 0 };
 load.stdout.on('data', (d: Buffer) => {
@@ -65,13 +122,48 @@ load.stdout.on('data', (d: Buffer) => {
     }
   }
 });
+let windowStart = 0;
+createInterface({ input: viewer.stdout }).on('line', (line) => {
+  let o: { event?: string; fpsMean?: number; latencyMs?: { n: number; p50: number; p99: number; max: number } | null };
+  try {
+    o = JSON.parse(line) as typeof o;
+  } catch {
+    return;
+  }
+  if (o.event !== 'window') return;
+  const endS = Math.round((Date.now() - t0) / 1000);
+  const inWin = samples.filter((x) => x.s > windowStart && x.s <= endS);
+  const now = { rss: rssMb(server.pid!), fds: fds(server.pid!) };
+  const rss = [...inWin.map((x) => x.rss), now.rss];
+  const fd = [...inWin.map((x) => x.fds), now.fds];
+  const l = o.latencyMs;
+  const w: Window = {
+    endS,
+    p50: l?.p50 ?? NaN,
+    p99: l?.p99 ?? NaN,
+    max: l?.max ?? NaN,
+    n: l?.n ?? 0,
+    fps: o.fpsMean ?? NaN,
+    rssMin: Math.min(...rss),
+    rssMax: Math.max(...rss),
+    fdsMin: Math.min(...fd),
+    fdsMax: Math.max(...fd),
+    heapUsed: inWin.at(-1)?.heapUsed ?? NaN,
+    frames: last.frames,
+    connects: last.connects,
+    stalls: last.stalls,
+  };
+  windows.push(w);
+  windowStart = endS;
+  console.log(JSON.stringify({ window: w }));
+});
 const sampler = setInterval(async () => {
   const mem = await serverMemory();
   const s = { s: Math.round((Date.now() - t0) / 1000), rss: rssMb(server.pid!), ...mem, fds: fds(server.pid!), frames: last.frames, dropped: last.dropped, connects: last.connects, stalls: last.stalls, fpsMin: last.steadyFpsMin };
   samples.push(s);
   console.log(JSON.stringify(s));
 }, 10_000);
-await new Promise((r) => load.once('exit', r));
+await Promise.all([new Promise((r) => load.once('exit', r)), new Promise((r) => viewer.once('exit', r))]);
 clearInterval(sampler);
 await new Promise((r) => setTimeout(r, 2000));
 const endFds = fds(server.pid!);
@@ -81,21 +173,31 @@ await new Promise((r) => server.once('exit', r));
 const warmUpS = Math.min(120, seconds / 4);
 const warm = samples.filter((s) => s.s >= warmUpS);
 const rss = warm.map((s) => s.rss);
-const mid = rss.length ? rss[Math.floor(rss.length / 2)]! : NaN;
+const mid = rss.length ? [...rss].sort((a, b) => a - b)[Math.floor(rss.length / 2)]! : NaN;
 // The target is "flat (±5 %)": the largest deviation from the median after warm-up.
 const spread = rss.length ? (Math.max(Math.max(...rss) - mid, mid - Math.min(...rss)) / mid) * 100 : NaN;
-const table = samples.map((s) => `| ${s.s} | ${s.rss.toFixed(1)} | ${s.heapUsed} / ${s.heapTotal} | ${s.external} | ${s.fds} | ${s.frames} | ${s.dropped} | ${s.connects} | ${s.stalls} | ${s.fpsMin?.toFixed?.(1) ?? ''} |`).join('\n');
+const first = windows[0];
+const lastW = windows.at(-1);
+const creep = first && lastW ? lastW.p99 - first.p99 : NaN;
+const latencyFlat = first && lastW ? lastW.p99 <= Math.max(1.5 * first.p99, first.p99 + 5) : false;
+const f = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '–');
+const table = windows
+  .map((w, i) => `| ${i + 1} | ${f(w.endS / 60, 1)} | ${f(w.p50, 2)} | ${f(w.p99, 2)} | ${f(w.max, 2)} | ${w.n} | ${f(w.fps, 1)} | ${f(w.rssMin)}–${f(w.rssMax)} | ${f(w.heapUsed)} | ${w.fdsMin}–${w.fdsMax} | ${w.frames} | ${w.connects} | ${w.stalls} |`)
+  .join('\n');
 const md = `# Soak run
 
-Command: \`npm run soak -- --minutes ${values.minutes}\` on ${new Date().toISOString().slice(0, 10)}.
+Command: \`npm run soak -- --minutes ${values.minutes} --window-minutes ${values['window-minutes']}\` on ${new Date().toISOString().slice(0, 10)}.
 Server: test pattern 1280×720@30 q80. Load (separate process): 90 steady clients reading everything, 10 churn slots
-connecting, stalling (no reads, no acks) and leaving at random.
+connecting, stalling (no reads, no acks) and leaving at random. Beside them, one viewer in a process of its own (the
+bench's native reader, bench/native-reader/reader.c, framewire/1, acknowledging every frame) measures capture →
+receive latency on the server's clock; the server's RSS and file descriptors are read from /proc every 10 s.
 
-- RSS after the ${warmUpS} s warm-up: ${Math.min(...rss).toFixed(1)}–${Math.max(...rss).toFixed(1)} MB (within ±${spread.toFixed(1)} % of the median ${mid.toFixed(1)} MB; target ±5 %)
+- Viewer latency p99: ${f(first?.p99 ?? NaN, 2)} ms in the first window, ${f(lastW?.p99 ?? NaN, 2)} ms in the last (${Number.isFinite(creep) ? `${creep >= 0 ? '+' : ''}${creep.toFixed(2)} ms` : '–'}); largest window p99 ${f(Math.max(...windows.map((w) => w.p99)), 2)} ms. ${latencyFlat ? 'Flat' : 'NOT flat'} (target: last window's p99 ≤ 1.5× the first's, or within 5 ms of it)
+- RSS after the ${warmUpS} s warm-up: ${f(Math.min(...rss))}–${f(Math.max(...rss))} MB (within ±${f(spread)} % of the median ${f(mid)} MB; target ±5 %)
 - file descriptors: ${baseFds} at start, ${endFds} after the load left (target: back to the start value)
 
-| s | RSS MB | V8 heap used / total MB | external MB | fds | frames (all clients) | dropped (library, steady clients) | connects | stalls | min steady fps |
-| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| window | ends at min | latency p50 ms | p99 ms | max ms | frames measured | viewer fps | RSS MB (min–max) | V8 heap used MB | fds (min–max) | frames (load, total) | connects | stalls |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${table}
 `;
 writeFileSync(values.out!, md);

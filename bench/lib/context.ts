@@ -1,5 +1,5 @@
 /** What scenarios share: options, tools, cached media and results, and what they hand to the report. */
-import type { Tool } from './tools.js';
+import type { Tool, ToolName } from './tools.js';
 import type { RunResult } from './load.js';
 
 export interface Table {
@@ -28,10 +28,10 @@ export interface BenchContext {
   durationS: number;
   tmp: string;
   outFile: string;
-  tools: Record<'tjbench' | 'ffmpeg' | 'gstreamer' | 'cv2' | 'tutorial', Tool>;
+  tools: Record<ToolName, Tool>;
   /** ms/frame of encodeForProfile by "WxH" (scenario 1). */
   encodeMs: Map<string, number>;
-  /** Runs by key ("fw-tcp:100", "gst:100", …), reused across scenarios. */
+  /** Runs by key ("fw-tcp:100@native", "gst:100@node", …), reused across scenarios. */
   runs: Map<string, RunResult>;
   /** Memoised media by key. */
   memo: Map<string, Promise<unknown>>;

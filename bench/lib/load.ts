@@ -1,15 +1,26 @@
 /**
- * One measured run: start 1–2 load-generator processes against a server, wait until every client is
- * streaming, then warm up and measure; the server's CPU and RSS are sampled over the same window.
+ * One measured run: start the client processes against a server, wait until every client is streaming,
+ * then warm up and measure; the server's CPU and RSS are sampled over the same window.
+ *
+ * Two kinds of client process speak the same stdout protocol (ready, measure-start, result):
+ * - the native reader (bench/native-reader/reader.c, the default): one epoll process reads every socket as
+ *   soon as it has data, so the client's speed does not shape what the server does;
+ * - the Node load generator (bench/loadgen.ts), kept as a second, labelled measurement: Node's reading
+ *   speed is part of what it measures (and it is the only one that runs the library client).
  */
 import readline from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
+import { nativeReader } from './native-reader.js';
 import { ProcMeter, spawnTracked, stopProcess } from './procs.js';
 import { ROOT } from './servers.js';
 import { percentile } from './stats.js';
 
+export type ReaderKind = 'native' | 'node';
+
 export interface LoadSpec {
   mode: 'fw' | 'lib' | 'mjpeg' | 'gst-multipart' | 'seed';
+  /** Which client process reads (default native; 'lib' mode and 'lib' latency need node). */
+  reader?: ReaderKind;
   port: number;
   clients: number;
   warmupS: number;
@@ -17,8 +28,15 @@ export interface LoadSpec {
   latency?: 'none' | 'raw' | 'lib';
   request?: { width?: number; height?: number; fps?: number; quality?: number };
   threshold?: number;
-  /** Split the clients over this many processes (default: 2 from 300 clients). */
+  /** Connections being set up at once (default 64). */
+  connectConcurrency?: number;
+  /** Split the clients over this many processes (default: native 1; node 2 from 300 clients). */
   processes?: number;
+  /**
+   * Client 0 is a separate one-client process that measures latency (framewire/1), beside the other
+   * clients' processes: its readings do not wait for the reader to get round to its socket among hundreds.
+   */
+  viewer?: boolean;
 }
 
 export interface LoadgenResult {
@@ -54,7 +72,15 @@ export interface RunResult {
   /** Server CPU time per delivered client-frame, µs. */
   cpuPerClientFrameUs: number;
   loadgenCpuPct: number;
+  /**
+   * Server and client processes' CPU time together per delivered client-frame, µs. On loopback the kernel
+   * does part of one side's work in the other's context (the receiver's softirq and wake-up run in the
+   * sender's write(); data held back by Nagle goes out when the receiver's ACK arrives, in the receiver's
+   * context), so this sum is the figure that cannot be moved between them.
+   */
+  totalCpuPerClientFrameUs: number;
   windowS: number;
+  reader: ReaderKind;
 }
 
 function lines(c: ChildProcess): AsyncIterableIterator<string> {
@@ -81,31 +107,49 @@ async function nextEvent(it: AsyncIterableIterator<string>, event: string, timeo
   }
 }
 
-export async function runLoad(serverPid: number, spec: LoadSpec): Promise<RunResult> {
-  const procs = spec.processes ?? (spec.clients >= 300 ? 2 : 1);
-  const per = Array.from({ length: procs }, (_, i) => Math.floor(spec.clients / procs) + (i < spec.clients % procs ? 1 : 0)).filter((n) => n > 0);
+function readerOf(spec: LoadSpec): ReaderKind {
+  if (spec.mode === 'lib' || spec.latency === 'lib') return 'node';
+  return spec.reader ?? 'native';
+}
+
+/** The command of one client process with n clients; measured: it records latency (its client 0). */
+function clientCommand(spec: LoadSpec, reader: ReaderKind, mode: LoadSpec['mode'], n: number, latency: 'none' | 'raw' | 'lib'): { cmd: string; args: string[] } {
   const r = spec.request ?? {};
+  const common = [
+    '--port', String(spec.port),
+    '--clients', String(n),
+    '--warmup', String(spec.warmupS),
+    '--duration', String(spec.durationS),
+    '--width', String(r.width ?? 0),
+    '--height', String(r.height ?? 0),
+    '--fps', String(r.fps ?? 0),
+    '--quality', String(r.quality ?? 0),
+    '--threshold', String(spec.threshold ?? 29.5),
+    '--connect-concurrency', String(spec.connectConcurrency ?? 64),
+    '--wait-start',
+    '--max-seconds', String(Math.ceil(120 + spec.warmupS + spec.durationS)),
+  ];
+  if (reader === 'native') {
+    return { cmd: nativeReader(), args: ['--mode', mode === 'gst-multipart' ? 'multipart' : mode, '--latency', latency === 'none' ? 'none' : 'first', ...common] };
+  }
+  return { cmd: process.execPath, args: ['--import', 'tsx', 'bench/loadgen.ts', '--mode', mode, '--latency', latency, ...common] };
+}
+
+export async function runLoad(serverPid: number, spec: LoadSpec): Promise<RunResult> {
+  const reader = readerOf(spec);
+  const viewer = spec.viewer === true && spec.clients > 1;
+  const rest = viewer ? spec.clients - 1 : spec.clients;
+  const procs = spec.processes ?? (reader === 'native' ? 1 : rest >= 300 ? 2 : 1);
+  const per = Array.from({ length: procs }, (_, i) => Math.floor(rest / procs) + (i < rest % procs ? 1 : 0)).filter((n) => n > 0);
+  const commands: { cmd: string; args: string[] }[] = [];
+  // The tutorial format carries no capture time: its viewer speaks framewire/1 on the same port.
+  if (viewer) commands.push(clientCommand(spec, reader, spec.mode === 'seed' ? 'fw' : spec.mode, 1, spec.latency ?? 'raw'));
+  for (const [i, n] of per.entries()) commands.push(clientCommand(spec, reader, spec.mode, n, !viewer && i === 0 ? (spec.latency ?? 'none') : 'none'));
   const children: ChildProcess[] = [];
   const stderr: string[] = [];
   try {
-    for (const [i, n] of per.entries()) {
-      const args = [
-        '--import', 'tsx', 'bench/loadgen.ts',
-        '--mode', spec.mode,
-        '--port', String(spec.port),
-        '--clients', String(n),
-        '--warmup', String(spec.warmupS),
-        '--duration', String(spec.durationS),
-        '--latency', i === 0 ? (spec.latency ?? 'none') : 'none',
-        '--width', String(r.width ?? 0),
-        '--height', String(r.height ?? 0),
-        '--fps', String(r.fps ?? 0),
-        '--quality', String(r.quality ?? 0),
-        '--threshold', String(spec.threshold ?? 29.5),
-        '--wait-start',
-        '--max-seconds', String(Math.ceil(120 + spec.warmupS + spec.durationS)),
-      ];
-      const c = spawnTracked(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    for (const { cmd, args } of commands) {
+      const c = spawnTracked(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
       c.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
       children.push(c);
     }
@@ -144,7 +188,9 @@ export async function runLoad(serverPid: number, spec: LoadSpec): Promise<RunRes
       serverRssMb: srv.maxRssMb,
       cpuPerClientFrameUs: frames > 0 ? (srv.cpuS * 1e6) / frames : NaN,
       loadgenCpuPct: lg.reduce((s, x) => s + (x?.cpuPct ?? 0), 0),
+      totalCpuPerClientFrameUs: frames > 0 ? ((srv.cpuS + lg.reduce((s, x) => s + (x?.cpuS ?? 0), 0)) * 1e6) / frames : NaN,
       windowS: srv.wallS,
+      reader,
     };
   } catch (e) {
     const tail = stderr.join('').trim().slice(-1500);

@@ -49,9 +49,11 @@ export function writeReport(file: string, r: ReportInput): void {
   lines.push(`- Command: \`${r.command}\``);
   lines.push(`- Mode: ${r.smoke ? 'SMOKE (tiny durations and client counts: checks that the bench works, the figures mean little)' : 'full'}; each run warms up ${r.warmupS} s and measures ${r.durationS} s; whole run took ${(r.elapsedS / 60).toFixed(1)} min`);
   lines.push(
-    '- Method: every server is its own process (framewire via its CLI); its CPU is utime+stime from `/proc/PID/stat` over the measurement window (100 % = one core) and its RSS the largest `VmRSS` sampled in that window. ' +
-      'Clients are `bench/loadgen.ts` processes on the same machine (1 process, 2 from 300 clients) that read every byte and acknowledge every framewire frame, so the server and the clients share the machine\'s cores. ' +
-      'Absolute times on a shared 2-core machine are noise; compare the ratios, which come from the same run.',
+    '- Method: every server is its own process (framewire via its CLI); its CPU is utime+stime from `/proc/PID/stat` over the measurement window (100 % = one core, all threads) and its RSS the largest `VmRSS` sampled in that window. ' +
+      'The default client load is the native reader (bench/native-reader/reader.c, compiled by the bench with the system C compiler): one process, one epoll loop over non-blocking sockets, reading everything each socket has as soon as it has it, counting frames by parsing each format (framewire/1 with an ACK for every frame, the tutorial format, MJPEG multipart), so the clients\' own speed does not shape what the server does. ' +
+      'The Node load generator (bench/loadgen.ts, 1 process, 2 from 300 clients) is kept as a second, labelled column ("Node load"): its reading speed is part of what it measures. ' +
+      'Server and clients share the machine\'s cores and, on loopback, the kernel\'s work: part of the receiver\'s work is charged to the sender and the other way round, which is why the fan-out tables also give the server + clients CPU per client-frame. ' +
+      'Absolute times on a shared machine are noise; compare the ratios, which come from runs back to back in the same invocation.',
   );
   lines.push('', '**Reference tools**', '');
   lines.push(markdownTable({ headers: ['tool', 'status', 'install'], rows: r.tools.map((t) => [t.name, t.ok ? `ok ${t.detail}` : 'MISSING', t.ok ? '' : t.install]) }));

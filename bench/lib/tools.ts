@@ -1,6 +1,7 @@
 /** Reference tools: checked at start, never installed; a missing one turns its rows into "missing". */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { nativeReaderStatus } from './native-reader.js';
 import { TUTORIAL_HARNESS } from './servers.js';
 
 export interface Tool {
@@ -20,14 +21,18 @@ function runs(cmd: string, args: string[]): string | null {
   }
 }
 
-export function checkTools(): Record<'tjbench' | 'ffmpeg' | 'gstreamer' | 'cv2' | 'tutorial', Tool> {
+export type ToolName = 'reader' | 'tjbench' | 'ffmpeg' | 'gstreamer' | 'cv2' | 'tutorial';
+
+export function checkTools(): Record<ToolName, Tool> {
   const tj = runs('tjbench', []);
   const ff = runs('ffmpeg', ['-hide_banner', '-version']);
   const gst = runs('gst-inspect-1.0', ['--version']);
   const gstPlugins = gst !== null && ['jpegparse', 'multipartmux', 'tcpserversink', 'fdsrc'].every((p) => runs('gst-inspect-1.0', ['--exists', p]) !== null);
   const cv2 = runs('/usr/bin/python3', ['-c', 'import cv2; print(cv2.__version__)']);
   const harness = fs.existsSync(TUTORIAL_HARNESS);
+  const reader = nativeReaderStatus();
   return {
+    reader: { name: 'native reader (bench/native-reader/reader.c, the default client load)', ok: reader.ok, detail: reader.detail, install: 'apt-get install gcc (or set CC)' },
     tjbench: { name: 'tjbench', ok: tj !== null && /USAGE/i.test(tj), detail: '/usr/bin/tjbench', install: 'apt-get install libjpeg-turbo-progs' },
     ffmpeg: { name: 'ffmpeg', ok: ff !== null, detail: ff?.split('\n')[0] ?? '', install: 'apt-get install ffmpeg' },
     gstreamer: {

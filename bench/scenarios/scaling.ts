@@ -18,18 +18,18 @@ export const scaling: Scenario = {
       try {
         const r = await framewireRun(ctx, `fw-tcp:${n}`, { ...HD }, { mode: 'fw', clients: n });
         fw.push({ x: n, r });
-        const g = ctx.runs.get(`gst:${n}`);
+        const g = ctx.runs.get(`gst:${n}@native`);
         rows.push([String(n), r.cpuPerClientFrameUs.toFixed(1), r.serverCpuPct.toFixed(0), r.serverRssMb.toFixed(0), r.fpsMedian.toFixed(1), g ? g.cpuPerClientFrameUs.toFixed(1) : '–', g ? g.serverRssMb.toFixed(0) : '–']);
       } catch (e) {
         rows.push([String(n), `failed: ${errorText(e)}`, '', '', '', '', '']);
       }
     }
     const gst = xs.flatMap((x) => {
-      const g = ctx.runs.get(`gst:${x}`);
+      const g = ctx.runs.get(`gst:${x}@native`);
       return g ? [{ x, r: g }] : [];
     });
     const pt = xs.flatMap((x) => {
-      const g = ctx.runs.get(`fw-tcp-file:${x}`);
+      const g = ctx.runs.get(`fw-tcp-file:${x}@native`);
       return g ? [{ x, r: g }] : [];
     });
     const svg = scalingSvg(
@@ -62,7 +62,7 @@ export const scaling: Scenario = {
     return {
       title: '7. Scaling: framewire TCP, 1280×720@30 q80',
       tables: [{ headers: ['clients', 'µs CPU / client-frame', 'server CPU %', 'server RSS MB', 'fps median', 'GStreamer µs / client-frame', 'GStreamer RSS MB'], rows }],
-      notes: [`Plot: [${SCALING_SVG}](${SCALING_SVG}) (runs with the same client count are shared with section 3).`],
+      notes: [`Native reader. Plot: [${SCALING_SVG}](${SCALING_SVG}) (runs with the same client count are shared with section 3).`],
     };
   },
 };

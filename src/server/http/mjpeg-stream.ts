@@ -13,6 +13,12 @@ import type { ServerContext } from '../framewire-session.js';
 import { NewestFrameSlot } from '../newest-frame-slot.js';
 import { COMMON_HEADERS, sendText } from './respond.js';
 import type { SourceHealth } from './source-health.js';
+import { writeFrame } from '../direct-write.js';
+
+/** The response header has been handed to the socket (not just set): body bytes may then go straight to it. */
+function headerSent(res: http.ServerResponse): boolean {
+  return (res as unknown as { _headerSent?: boolean })._headerSent === true;
+}
 
 /**
  * One boundary for every client: EncodedFrame caches its part header (boundary included) on first use,
@@ -63,9 +69,7 @@ export function mjpegStreams(ctx: ServerContext, health: () => SourceHealth, onS
     const slot = new NewestFrameSlot({
       ready: () => !res.destroyed && !res.writableEnded,
       // One write of the part (header, JPEG, CRLF) built once per frame and shared by every MJPEG client.
-      send: (f, done) => {
-        res.write(f.mjpegPart(MJPEG_BOUNDARY), done);
-      },
+      send: (f, done) => writeFrame(res.socket, f.mjpegPart(MJPEG_BOUNDARY), done, res, () => headerSent(res)),
     });
 
     let record: ClientRecord;

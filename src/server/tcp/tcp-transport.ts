@@ -8,6 +8,7 @@ import { FramewireError, toFramewireError } from '../../errors.js';
 import { MessageDecoder } from '../../protocol/decoder.js';
 import { encodeMessage } from '../../protocol/encode.js';
 import { detectProtocol } from '../../protocol/seed.js';
+import { writeFrame } from '../direct-write.js';
 import { FramewireSession, type ServerContext, type SessionTransport } from '../framewire-session.js';
 import { dropLogger, MAX_PENDING_HANDSHAKES, PendingHandshakes, poolConnections } from '../pending-handshakes.js';
 import { TutorialSession } from './tutorial-session.js';
@@ -55,7 +56,7 @@ function tcpSessionTransport(socket: net.Socket, address: string): SessionTransp
     },
     sendFrame: (frame, done) => {
       // One write of a buffer shared by every client of this frame and profile.
-      socket.write(frame.framewireMessage(), done);
+      writeFrame(socket, frame.framewireMessage(), done);
     },
     isOpen: () => !socket.destroyed && socket.writable,
     end: () => {

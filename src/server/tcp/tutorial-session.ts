@@ -10,6 +10,7 @@ import { grantParams } from '../../pipeline/profile.js';
 import type { Subscription } from '../../pipeline/frame-hub.js';
 import type { ClientRecord } from '../client-registry.js';
 import type { ServerContext } from '../framewire-session.js';
+import { writeFrame } from '../direct-write.js';
 import { NewestFrameSlot } from '../newest-frame-slot.js';
 
 export class TutorialSession {
@@ -28,9 +29,7 @@ export class TutorialSession {
   ) {
     this.slot = new NewestFrameSlot({
       ready: () => !socket.destroyed && socket.writable,
-      send: (f, done) => {
-        socket.write(f.tutorialMessage(), done);
-      },
+      send: (f, done) => writeFrame(socket, f.tutorialMessage(), done),
     });
     this.handshakeTimer = setTimeout(() => {
       ctx.config.log.info(`E_TIMEOUT: tutorial client ${address} sent ${this.hello.length} of 8 hello bytes within ${ctx.config.handshakeTimeoutMs} ms`);
