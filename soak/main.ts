@@ -33,6 +33,19 @@ function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 const fds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
+/**
+ * A thread's CPU time and its time spent runnable but waiting for a CPU, ms (/proc/PID/schedstat: ns on CPU,
+ * ns waiting on a run queue, timeslices). Waiting is what another busy process on the machine costs it: a
+ * latency spike with a large wait is the machine's, one without is the server's own.
+ */
+function schedMs(pid: number): { cpu: number; wait: number } {
+  try {
+    const [cpu, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    return { cpu: cpu! / 1e6, wait: wait! / 1e6 };
+  } catch {
+    return { cpu: NaN, wait: NaN };
+  }
+}
 
 // The compiled server, as users run it (npm run soak builds first).
 const httpPort = await new Promise<number>((resolve) => {
@@ -72,13 +85,25 @@ console.log(`soak: ${seconds} s in windows of ${windowS} s, server pid ${server.
 const load = spawn(process.execPath, ['--import', 'tsx', 'soak/clients.ts', '--port', String(port), '--seconds', String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
 
 // The viewer: one framewire/1 client in its own process, reading and acknowledging every frame as it
-// arrives; latency = now − FRAME.captureUs on this machine's clock (the server's).
-const viewer = spawn(
-  reader,
-  ['--mode', 'fw', '--port', String(port), '--clients', '1', '--latency', 'first', '--warmup', '0', '--duration', String(seconds), '--window-seconds', String(windowS), '--wait-start', '--max-seconds', String(seconds + 120)],
-  { stdio: ['pipe', 'pipe', 'inherit'] },
-);
-viewer.stdin.write('start\n');
+// arrives; latency = now − FRAME.captureUs on this machine's clock (the server's). It joins once the steady
+// clients stream (the load's first report), so each frame reaches it after theirs.
+let viewer: ReturnType<typeof spawn> | null = null;
+let viewerExited: Promise<unknown> = Promise.resolve();
+function startViewer(): void {
+  const left = Math.max(windowS, Math.floor(seconds - (Date.now() - t0) / 1000));
+  const v = spawn(
+    reader,
+    ['--mode', 'fw', '--port', String(port), '--clients', '1', '--latency', 'first', '--warmup', '0', '--duration', String(left), '--window-seconds', String(windowS), '--wait-start', '--max-seconds', String(left + 120)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  viewerExited = new Promise((r) => v.once('exit', r));
+  v.stdin!.write('start\n');
+  createInterface({ input: v.stdout! }).on('line', onViewerLine);
+  viewer = v;
+  windowStart = Math.round((Date.now() - t0) / 1000);
+  sched = { at: Date.now(), server: schedMs(server.pid!), viewer: schedMs(v.pid!) };
+}
+let sched = { at: 0, server: { cpu: 0, wait: 0 }, viewer: { cpu: 0, wait: 0 } };
 
 interface Sample {
   s: number;
@@ -108,12 +133,16 @@ interface Window {
   frames: number;
   connects: number;
   stalls: number;
+  serverCpuPct: number;
+  serverWaitMsPerS: number;
+  viewerWaitMsPerS: number;
 }
 const samples: Sample[] = [];
 const windows: Window[] = [];
 const t0 = Date.now();
 let last = { frames: 0, dropped: 0, connects: 0, stalls: 0, steadyFpsMin: 0 };
 load.stdout.on('data', (d: Buffer) => {
+  if (!viewer) startViewer();
   for (const line of d.toString().split('\n').filter(Boolean)) {
     try {
       last = JSON.parse(line) as typeof last;
@@ -123,7 +152,7 @@ load.stdout.on('data', (d: Buffer) => {
   }
 });
 let windowStart = 0;
-createInterface({ input: viewer.stdout }).on('line', (line) => {
+function onViewerLine(line: string): void {
   let o: { event?: string; fpsMean?: number; latencyMs?: { n: number; p50: number; p99: number; max: number } | null };
   try {
     o = JSON.parse(line) as typeof o;
@@ -137,6 +166,8 @@ createInterface({ input: viewer.stdout }).on('line', (line) => {
   const rss = [...inWin.map((x) => x.rss), now.rss];
   const fd = [...inWin.map((x) => x.fds), now.fds];
   const l = o.latencyMs;
+  const nowSched = { at: Date.now(), server: schedMs(server.pid!), viewer: schedMs(viewer!.pid!) };
+  const wallS = (nowSched.at - sched.at) / 1000;
   const w: Window = {
     endS,
     p50: l?.p50 ?? NaN,
@@ -152,18 +183,23 @@ createInterface({ input: viewer.stdout }).on('line', (line) => {
     frames: last.frames,
     connects: last.connects,
     stalls: last.stalls,
+    serverCpuPct: (nowSched.server.cpu - sched.server.cpu) / wallS / 10,
+    serverWaitMsPerS: (nowSched.server.wait - sched.server.wait) / wallS,
+    viewerWaitMsPerS: (nowSched.viewer.wait - sched.viewer.wait) / wallS,
   };
+  sched = nowSched;
   windows.push(w);
   windowStart = endS;
   console.log(JSON.stringify({ window: w }));
-});
+}
 const sampler = setInterval(async () => {
   const mem = await serverMemory();
   const s = { s: Math.round((Date.now() - t0) / 1000), rss: rssMb(server.pid!), ...mem, fds: fds(server.pid!), frames: last.frames, dropped: last.dropped, connects: last.connects, stalls: last.stalls, fpsMin: last.steadyFpsMin };
   samples.push(s);
   console.log(JSON.stringify(s));
 }, 10_000);
-await Promise.all([new Promise((r) => load.once('exit', r)), new Promise((r) => viewer.once('exit', r))]);
+await new Promise((r) => load.once('exit', r));
+await viewerExited;
 clearInterval(sampler);
 await new Promise((r) => setTimeout(r, 2000));
 const endFds = fds(server.pid!);
@@ -182,10 +218,14 @@ const creep = first && lastW ? lastW.p99 - first.p99 : NaN;
 const latencyFlat = first && lastW ? lastW.p99 <= Math.max(1.5 * first.p99, first.p99 + 5) : false;
 const f = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '–');
 const table = windows
-  .map((w, i) => `| ${i + 1} | ${f(w.endS / 60, 1)} | ${f(w.p50, 2)} | ${f(w.p99, 2)} | ${f(w.max, 2)} | ${w.n} | ${f(w.fps, 1)} | ${f(w.rssMin)}–${f(w.rssMax)} | ${f(w.heapUsed)} | ${w.fdsMin}–${w.fdsMax} | ${w.frames} | ${w.connects} | ${w.stalls} |`)
+  .map(
+    (w, i) =>
+      `| ${i + 1} | ${f(w.endS / 60, 1)} | ${f(w.p50, 2)} | ${f(w.p99, 2)} | ${f(w.max, 2)} | ${w.n} | ${f(w.fps, 1)} | ${f(w.rssMin)}–${f(w.rssMax)} | ${f(w.heapUsed)} | ${w.fdsMin}–${w.fdsMax} | ${f(w.serverCpuPct)} | ${f(w.serverWaitMsPerS)} | ${f(w.viewerWaitMsPerS, 2)} | ${w.frames} | ${w.connects} | ${w.stalls} |`,
+  )
   .join('\n');
+const short = seconds < 3600 ? `\nA short run (${values.minutes} min): the run this page is meant to show is \`npm run soak -- --minutes 60\`.\n` : '';
 const md = `# Soak run
-
+${short}
 Command: \`npm run soak -- --minutes ${values.minutes} --window-minutes ${values['window-minutes']}\` on ${new Date().toISOString().slice(0, 10)}.
 Server: test pattern 1280×720@30 q80. Load (separate process): 90 steady clients reading everything, 10 churn slots
 connecting, stalling (no reads, no acks) and leaving at random. Beside them, one viewer in a process of its own (the
@@ -196,9 +236,20 @@ receive latency on the server's clock; the server's RSS and file descriptors are
 - RSS after the ${warmUpS} s warm-up: ${f(Math.min(...rss))}–${f(Math.max(...rss))} MB (within ±${f(spread)} % of the median ${f(mid)} MB; target ±5 %)
 - file descriptors: ${baseFds} at start, ${endFds} after the load left (target: back to the start value)
 
-| window | ends at min | latency p50 ms | p99 ms | max ms | frames measured | viewer fps | RSS MB (min–max) | V8 heap used MB | fds (min–max) | frames (load, total) | connects | stalls |
-| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| window | ends at min | latency p50 ms | p99 ms | max ms | frames measured | viewer fps | RSS MB (min–max) | V8 heap used MB | fds (min–max) | server main thread CPU % | server waited for a CPU, ms/s | viewer waited for a CPU, ms/s | frames (load, total) | connects | stalls |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${table}
+
+## Reading it
+
+Latency is the viewer's own, frame by frame, over each window: a server whose latency creeps up over hours shows
+it as a rising p50/p99 from window to window while the load stays the same. "Waited for a CPU" is the time the
+server's main thread and the viewer spent runnable but not running (/proc/PID/schedstat): on a machine shared
+with other work, spikes that come with a large wait are the machine's, not the server's. RSS follows the size V8 reserves for its
+heap: \`framewire\` keeps V8's new space at its initial size (\`--semi-space-growth-factor=1\`, set in
+\`src/cli/main.ts\`); without that cap an earlier run stepped from ~95 to ~122 MB at minute eight while the live heap
+stayed the same. File descriptors return to their start value when every stalled or departed client's socket is
+closed.
 `;
 writeFileSync(values.out!, md);
 console.log(md);

@@ -141,20 +141,34 @@ export async function runLoad(serverPid: number, spec: LoadSpec): Promise<RunRes
   const rest = viewer ? spec.clients - 1 : spec.clients;
   const procs = spec.processes ?? (reader === 'native' ? 1 : rest >= 300 ? 2 : 1);
   const per = Array.from({ length: procs }, (_, i) => Math.floor(rest / procs) + (i < rest % procs ? 1 : 0)).filter((n) => n > 0);
-  const commands: { cmd: string; args: string[] }[] = [];
+  const load = per.map((n, i) => clientCommand(spec, reader, spec.mode, n, !viewer && i === 0 ? (spec.latency ?? 'none') : 'none'));
   // The tutorial format carries no capture time: its viewer speaks framewire/1 on the same port.
-  if (viewer) commands.push(clientCommand(spec, reader, spec.mode === 'seed' ? 'fw' : spec.mode, 1, spec.latency ?? 'raw'));
-  for (const [i, n] of per.entries()) commands.push(clientCommand(spec, reader, spec.mode, n, !viewer && i === 0 ? (spec.latency ?? 'none') : 'none'));
+  const viewerCommand = viewer ? clientCommand(spec, reader, spec.mode === 'seed' ? 'fw' : spec.mode, 1, spec.latency ?? 'raw') : null;
   const children: ChildProcess[] = [];
+  const its: AsyncIterableIterator<string>[] = [];
+  const readies: Record<string, unknown>[] = [];
   const stderr: string[] = [];
-  try {
-    for (const { cmd, args } of commands) {
+  const spawnClients = async (cmds: { cmd: string; args: string[] }[], first: boolean): Promise<void> => {
+    const cs = cmds.map(({ cmd, args }) => {
       const c = spawnTracked(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
       c.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
-      children.push(c);
+      return c;
+    });
+    const it = cs.map(lines);
+    if (first) {
+      children.unshift(...cs);
+      its.unshift(...it);
+    } else {
+      children.push(...cs);
+      its.push(...it);
     }
-    const its = children.map(lines);
-    const readies = await Promise.all(its.map((it) => nextEvent(it, 'ready', 130_000)));
+    readies.push(...(await Promise.all(it.map((x) => nextEvent(x, 'ready', 130_000)))));
+  };
+  try {
+    await spawnClients(load, false);
+    // The viewer joins once the others stream, so each frame reaches it after theirs: the far end of the
+    // fan-out, where a viewer beside load waits longest. Its result comes first (latency is read from it).
+    if (viewerCommand) await spawnClients([viewerCommand], true);
     const connected = readies.reduce((s, o) => s + Number(o.connected), 0);
     for (const c of children) c.stdin!.write('start\n');
     const meter = new ProcMeter(serverPid);

@@ -638,7 +638,7 @@ int main(int argc, char **argv) {
   /* phases: 0 connecting, 1 waiting for "start", 2 warm-up, 3 measuring */
   int phase = 0, next = 0;
   double phaseEnd = 0, measureStart = 0, winStart = 0;
-  char stdinBuf[64];
+  char stdinBuf[64] = "";
   size_t stdinLen = 0;
   struct epoll_event evs[256];
 
@@ -668,7 +668,8 @@ int main(int argc, char **argv) {
           }
         }
         emit("{\"event\":\"ready\",\"reader\":\"native\",\"connected\":%d,\"failed\":%d,\"connectS\":%.3f}", ready, failedN, now - t0);
-        phase = waitStart ? 1 : 2;
+        /* "start" may have arrived while connecting. */
+        phase = waitStart && !strstr(stdinBuf, "start") ? 1 : 2;
         phaseEnd = now + warmupS;
       }
     }

@@ -1,15 +1,15 @@
 /**
  * The per-client frame write of the fan-out, without Node's stream machinery when nothing is queued.
  *
- * A frame goes to hundreds of sockets 30 times a second, and `socket.write()` costs several µs of user-space
- * work per call on top of the kernel's own (Writable state, a write request object, the completion callback
- * scheduled for later): about a third of the server's CPU per client-frame at 300 clients, measured
- * (docs/benchmarks.md, "Where the fan-out's CPU goes"). When the socket has nothing buffered, the frame is
- * handed to the kernel here with one write(2) on the socket's descriptor (fs.writeSync: non-blocking
- * sockets answer EAGAIN rather than block), and whatever the kernel did not take is passed to
- * `stream.write()`, which queues it in order as before. Anything unusual — TLS, a socket still connecting or
- * already closing, bytes already queued, a platform without descriptors, any error — takes the ordinary path,
- * where Node reports errors and closes as it always does.
+ * A frame goes to hundreds of sockets 30 times a second. Most of each write's cost is the kernel's (copy,
+ * TCP, and on loopback the receiver's delivery too: docs/fanout-cpu.md), but `socket.write()` adds its own
+ * user-space work per call (Writable state, a write request object, a completion callback scheduled for
+ * later). When the socket has nothing buffered, the frame is handed to the kernel here with one write(2) on
+ * the socket's descriptor (fs.writeSync: a non-blocking socket answers EAGAIN rather than block), and
+ * whatever the kernel did not take is passed to `stream.write()`, which queues it behind, in order, as
+ * before. Anything unusual — TLS, a socket still connecting or already closing, bytes already queued, a
+ * platform without descriptors, any error — takes the ordinary path, where Node reports errors and closes as
+ * it always does.
  */
 import fs from 'node:fs';
 import type { Socket } from 'node:net';
