@@ -5,8 +5,9 @@
  *
  * Scenarios (bench/scenarios/): encode, latency, library, fanout-tcp, fanout-mjpeg, throughput, passthrough, tutorial, python,
  * scaling, profile.
- * Every server runs as its own process and every load generator too (bench/loadgen.ts); all of them are
- * killed on the way out, whatever happens. The report (default docs/benchmarks.md) is rewritten at the end,
+ * Every server runs as its own process and every client load too: the native reader (bench/native-reader/reader.c,
+ * compiled here with the system's C compiler) by default, and the Node load generator (bench/loadgen.ts) as a
+ * second column of the fan-out tables; all of them are killed on the way out, whatever happens. The report (default docs/benchmarks.md) is rewritten at the end,
  * with the tables of the scenarios that ran; nothing is installed: missing reference tools give "missing" rows.
  */
 import fs from 'node:fs';

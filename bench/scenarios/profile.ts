@@ -64,7 +64,7 @@ export const profile: Scenario = {
         title,
         tables: [{ headers: ['function', 'where', '% of busy main-thread samples (self)'], rows: top.map((t) => [t.name, t.where, t.pct.toFixed(1)]) }],
         notes: [
-          'Self time on the main JS thread over the whole server life (start-up, warm-up, measurement, shutdown), idle excluded. JPEG encoding runs on libuv worker threads and does not appear here; "(program)" and "(garbage collector)" are V8 itself; `writev`/`writeBuffer` are the socket writes.',
+          'Self time on the main JS thread over the whole server life (start-up, warm-up, measurement, shutdown), idle excluded. JPEG encoding runs on libuv worker threads and does not appear here; "(program)" and "(garbage collector)" are V8 itself; `writeBuffer` is the socket write (a direct write through fs.writeSync, or through the stream), its time mostly spent in the kernel (docs/fanout-cpu.md).',
         ],
       };
     } catch (e) {
