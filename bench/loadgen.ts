@@ -23,7 +23,7 @@ import { PROTOCOL_VERSION } from '../src/protocol/constants.js';
 import { MessageDecoder } from '../src/protocol/decoder.js';
 import { encodeMessage } from '../src/protocol/encode.js';
 import { encodeSeedHello, SeedFrameDecoder } from '../src/protocol/seed.js';
-import { nowUs } from '../src/sources/source.js';
+import { nowUs } from '../src/clock.js';
 import { percentile } from './lib/stats.js';
 
 const { values: a } = parseArgs({

@@ -12,7 +12,7 @@ import { MessageDecoder, parseSupportedVersions } from '../protocol/decoder.js';
 import { encodeMessage } from '../protocol/encode.js';
 import type { AcceptMessage, Message, StatusMessage, StreamParams } from '../protocol/messages.js';
 import { encodeSeedHello, SeedFrameDecoder } from '../protocol/seed.js';
-import { nowUs } from '../sources/source.js';
+import { nowUs } from '../clock.js';
 import { ClockOffset, offsetSample } from './clock-offset.js';
 import { printable } from './printable.js';
 import { StatsWindow, type ClientStats } from './stats.js';

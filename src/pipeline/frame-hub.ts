@@ -8,7 +8,8 @@
  * Newest frame wins twice: a profile whose previous encode is still running skips the new frame
  * (counted), and each transport keeps at most one frame waiting per client (see server/newest-frame-slot.ts).
  */
-import { nowUs, type RawFrame, type Source, type SourceEvent } from '../sources/source.js';
+import { nowUs } from '../clock.js';
+import type { RawFrame, Source, SourceEvent } from '../sources/source.js';
 import { redactText } from '../sources/redact.js';
 import { encodeForProfile } from './encoder.js';
 import { EncodedFrame } from './encoded-frame.js';

@@ -58,7 +58,3 @@ export interface SourceRequest {
   height: number;
   fps: number;
 }
-
-export function nowUs(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
-}

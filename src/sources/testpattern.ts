@@ -14,7 +14,8 @@
  */
 import { FramewireError } from '../errors.js';
 import { drawText, fillRect, textWidth } from './font5x7.js';
-import { nowUs, type RawFrame, type Source, type SourceInfo, type SourceRequest, type SourceSink } from './source.js';
+import { nowUs } from '../clock.js';
+import type { RawFrame, Source, SourceInfo, SourceRequest, SourceSink } from './source.js';
 
 export const BAR_COLOURS: readonly (readonly [number, number, number])[] = [
   [235, 235, 235],

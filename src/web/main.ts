@@ -5,7 +5,7 @@
  */
 import { StatsWindow } from '../client/stats.js';
 import type { StreamParams } from '../protocol/messages.js';
-import { nowUs } from '../sources/source.js';
+import { nowUs } from '../clock.js';
 import { FramePainter } from './frame-painter.js';
 import { initialToken, rememberToken } from './token-store.js';
 import { ViewerConnection, type ViewerState } from './viewer-connection.js';

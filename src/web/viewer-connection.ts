@@ -10,7 +10,7 @@ import { PROTOCOL_VERSION } from '../protocol/constants.js';
 import { MessageDecoder } from '../protocol/decoder.js';
 import { encodeMessage } from '../protocol/encode.js';
 import type { AcceptMessage, FrameMessage, Message, StreamParams } from '../protocol/messages.js';
-import { nowUs } from '../sources/source.js';
+import { nowUs } from '../clock.js';
 
 export type ViewerState = 'connecting' | 'streaming' | 'reconnecting' | 'disconnected' | 'unauthorized' | 'refused';
 

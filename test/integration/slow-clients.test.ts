@@ -4,7 +4,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { connect } from '../../src/client/client.js';
 import { MessageDecoder } from '../../src/protocol/decoder.js';
 import { encodeMessage } from '../../src/protocol/encode.js';
-import { nowUs } from '../../src/sources/source.js';
+import { nowUs } from '../../src/clock.js';
 import { take } from '../helpers/client.js';
 import { rawConnect, startTestServer, within } from '../helpers/server.js';
 

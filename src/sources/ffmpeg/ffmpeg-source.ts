@@ -13,7 +13,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { FramewireError, toFramewireError } from '../../errors.js';
-import { nowUs, type RawFrame, type Source, type SourceInfo, type SourceRequest, type SourceSink } from '../source.js';
+import { nowUs } from '../../clock.js';
+import type { RawFrame, Source, SourceInfo, SourceRequest, SourceSink } from '../source.js';
 import { JpegSplitter } from '../jpeg-splitter.js';
 import { jpegSize } from '../jpeg-size.js';
 import { buildFfmpegArgs, type InputPlan } from './input-args.js';
