@@ -3,20 +3,24 @@
  * It reads eagerly and acknowledges every frame on arrival (so the server's window keeps latency at about
  * one frame end to end), and keeps only the newest frame(s) for your code: a slow consumer drops frames
  * here, counted in stats.dropped, instead of building a backlog.
+ *
+ * The pieces: conversation.ts (framewire/1, no I/O), connection.ts (sockets), seed-connection.ts (the
+ * tutorial's format), frame-queue.ts (newest frames for your loop), reconnect.ts (backoff).
  */
-import net from 'node:net';
-import tls from 'node:tls';
-import { FramewireError, toFramewireError, type ErrorCode } from '../errors.js';
-import { PROTOCOL_VERSION } from '../protocol/constants.js';
-import { MessageDecoder, parseSupportedVersions } from '../protocol/decoder.js';
-import { encodeMessage } from '../protocol/encode.js';
-import type { AcceptMessage, Message, StatusMessage, StreamParams } from '../protocol/messages.js';
-import { encodeSeedHello, SeedFrameDecoder } from '../protocol/seed.js';
-import { nowUs } from '../clock.js';
-import { ClockOffset, offsetSample } from './clock-offset.js';
-import { printable } from './printable.js';
+import type net from 'node:net';
+import { FramewireError } from '../errors.js';
+import type { AcceptMessage, StatusMessage, StreamParams } from '../protocol/messages.js';
+import { ClockOffset } from './clock-offset.js';
+import { ConversationSocket, openSocket, type TlsClientOptions } from './connection.js';
+import { Conversation, type ConversationEvent } from './conversation.js';
+import { FrameQueue } from './frame-queue.js';
+import { isFatal, redial, type ReconnectOptions } from './reconnect.js';
+import { SeedSocket } from './seed-connection.js';
 import { StatsWindow, type ClientStats } from './stats.js';
 import { parseStreamUrl, type StreamUrl } from './url.js';
+
+export type { ReconnectOptions } from './reconnect.js';
+export type { TlsClientOptions } from './connection.js';
 
 export interface Frame {
   /** Server's frame sequence number (source frame index). For tutorial servers: count of frames received. */
@@ -31,22 +35,6 @@ export interface Frame {
   height: number;
   /** The JPEG bytes. */
   jpeg: Uint8Array;
-}
-
-export interface ReconnectOptions {
-  initialDelayMs?: number;
-  maxDelayMs?: number;
-  /** Give up after this many consecutive failed attempts (default: never). */
-  maxAttempts?: number;
-}
-
-export interface TlsClientOptions {
-  /** SHA-256 fingerprint of the server certificate ("AA:BB:…"); when set, only that certificate is accepted. */
-  fingerprint?: string;
-  /** Extra CA certificates (PEM) to trust. */
-  ca?: string | Buffer;
-  /** Verify the certificate chain (default true unless a fingerprint pins the certificate). */
-  rejectUnauthorized?: boolean;
 }
 
 export interface ConnectOptions extends Partial<StreamParams> {
@@ -68,36 +56,30 @@ export interface ConnectOptions extends Partial<StreamParams> {
   onStatus?: (text: string, status: StatusMessage | null) => void;
 }
 
-/** Refusals that reconnecting cannot fix. */
-const FATAL: ReadonlySet<ErrorCode> = new Set(['E_AUTH', 'E_VERSION', 'E_BAD_PARAMS', 'E_TLS', 'E_UNSUPPORTED', 'E_BAD_MAGIC']);
-
 const DEFAULT_SEED_PARAMS: StreamParams = { width: 640, height: 480, fps: 15, quality: 0 };
 
-interface Waiter {
-  resolve: (r: IteratorResult<Frame>) => void;
-  reject: (e: unknown) => void;
+/** What a connection is to the client, whichever format it speaks. */
+interface Link {
+  close(): Promise<void>;
+}
+
+interface PendingRenegotiation {
+  resolve: (a: AcceptMessage) => void;
+  reject: (e: FramewireError) => void;
 }
 
 export class FramewireClient implements AsyncIterable<Frame> {
-  private socket: net.Socket | null = null;
+  private link: Link | null = null;
   private readonly stats_ = new StatsWindow();
+  /** Outlives connections: a reconnect keeps measuring latency with what it knows. */
   private readonly clock = new ClockOffset();
-  private readonly queue: Frame[] = [];
-  private readonly waiters: Waiter[] = [];
-  private dropped = 0;
+  private readonly frames: FrameQueue<Frame>;
+  private readonly renegotiations: PendingRenegotiation[] = [];
   private decodeErrors = 0;
   private reconnects = 0;
   private closedByUser = false;
-  private ended = false;
-  private fatal: FramewireError | null = null;
-  private pingTimer: NodeJS.Timeout | null = null;
-  private idleTimer: NodeJS.Timeout | null = null;
-  private pingId = 0;
-  private readonly pingSent = new Map<number, number>();
   private params: StreamParams;
   private granted: AcceptMessage | null = null;
-  private pendingAccept: { resolve: (a: AcceptMessage) => void; reject: (e: FramewireError) => void } | null = null;
-  private seedCount = 0;
 
   private constructor(
     readonly url: StreamUrl,
@@ -110,6 +92,7 @@ export class FramewireClient implements AsyncIterable<Frame> {
       fps: options.fps ?? d.fps,
       quality: options.quality ?? d.quality,
     };
+    this.frames = new FrameQueue(Math.max(1, options.queue ?? 1));
   }
 
   /** Connect and complete the handshake; rejects with a FramewireError (E_CONNECT, E_AUTH, …). */
@@ -140,7 +123,7 @@ export class FramewireClient implements AsyncIterable<Frame> {
       latencyMs: s.latencyMs,
       rttMs: best ? best.rttUs / 1000 : null,
       clockOffsetMs: best ? best.offsetUs / 1000 : null,
-      dropped: this.dropped,
+      dropped: this.frames.dropped,
       decodeErrors: this.decodeErrors,
       reconnects: this.reconnects,
       width: this.granted?.width ?? this.params.width,
@@ -157,49 +140,34 @@ export class FramewireClient implements AsyncIterable<Frame> {
   async renegotiate(p: Partial<StreamParams>, timeoutMs = 5000): Promise<StreamParams> {
     this.params = { ...this.params, ...p };
     if (this.url.scheme === 'seed') throw new FramewireError('E_UNSUPPORTED', 'the tutorial format cannot renegotiate; reconnect instead');
-    const s = this.socket;
-    if (!s || s.destroyed) throw new FramewireError('E_CLOSED', 'not connected');
-    const accepted = new Promise<AcceptMessage>((resolve, reject) => {
-      this.pendingAccept = { resolve, reject };
-    });
-    s.write(encodeMessage({ type: 'renegotiate', ...this.params }));
+    const link = this.link;
+    if (!(link instanceof ConversationSocket) || !link.streaming) throw new FramewireError('E_CLOSED', 'not connected');
+    const answer = new Promise<AcceptMessage>((resolve, reject) => this.renegotiations.push({ resolve, reject }));
+    link.renegotiate(this.params);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new FramewireError('E_TIMEOUT', `no answer to renegotiate within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      const a = await Promise.race([accepted, timeout]);
+      const a = await Promise.race([answer, timeout]);
       return { width: a.width, height: a.height, fps: a.fps, quality: a.quality };
     } finally {
       clearTimeout(timer);
-      this.pendingAccept = null;
     }
   }
 
   /** Say goodbye and end the stream; iteration finishes normally. */
   async close(): Promise<void> {
     this.closedByUser = true;
-    const s = this.socket;
-    if (s && !s.destroyed) {
-      if (this.url.scheme !== 'seed' && this.granted) s.write(encodeMessage({ type: 'goodbye', code: 'OK', text: 'client closing' }));
-      await new Promise<void>((resolve) => {
-        s.once('close', () => resolve());
-        s.end();
-        setTimeout(() => s.destroy(), 1000).unref();
-      });
-    }
+    const link = this.link;
+    this.link = null;
+    await link?.close();
     this.finish(null);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Frame> {
     return {
-      next: () => {
-        const f = this.queue.shift();
-        if (f) return Promise.resolve({ value: f, done: false });
-        if (this.fatal) return Promise.reject(this.fatal);
-        if (this.ended) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
-      },
+      next: () => this.frames.next(),
       return: async () => {
         await this.close();
         return { value: undefined, done: true };
@@ -207,283 +175,100 @@ export class FramewireClient implements AsyncIterable<Frame> {
     };
   }
 
-  // ── connection ──────────────────────────────────────────────────────────────────────────────────
-
-  private openSocket(): Promise<net.Socket> {
-    const { host, port, scheme } = this.url;
-    const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
-    return new Promise((resolve, reject) => {
-      const t = this.options.tls;
-      const socket =
-        scheme === 'tls'
-          ? tls.connect({
-              host,
-              port,
-              servername: net.isIP(host) ? undefined : host,
-              ca: t?.ca,
-              rejectUnauthorized: t?.rejectUnauthorized ?? !t?.fingerprint,
-            })
-          : net.connect({ host, port });
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new FramewireError('E_CONNECT', `could not connect to ${host}:${port} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const ready = scheme === 'tls' ? 'secureConnect' : 'connect';
-      socket.once(ready, () => {
-        clearTimeout(timer);
-        if (scheme === 'tls' && t?.fingerprint) {
-          const got = (socket as tls.TLSSocket).getPeerCertificate().fingerprint256 ?? '';
-          if (normaliseFingerprint(got) !== normaliseFingerprint(t.fingerprint)) {
-            socket.destroy();
-            reject(new FramewireError('E_TLS', `server certificate fingerprint ${got} does not match the pinned ${t.fingerprint}`));
-            return;
-          }
-        }
-        socket.setNoDelay(true);
-        resolve(socket);
-      });
-      socket.once('error', (e: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        const code = e.code?.startsWith('ERR_TLS') || /certificate|SSL|TLS/i.test(e.message) ? 'E_TLS' : 'E_CONNECT';
-        reject(new FramewireError(code, `could not connect to ${host}:${port}: ${e.message}`, { cause: e }));
-      });
-    });
-  }
-
   private async dial(): Promise<void> {
-    const socket = await this.openSocket();
-    this.socket = socket;
-    if (this.url.scheme === 'seed') return this.runSeed(socket);
-    const decoder = new MessageDecoder({ maxMessageBytes: this.options.maxMessageBytes });
-    let accepted: (a: AcceptMessage) => void = () => {};
-    let refused: (e: FramewireError) => void = () => {};
-    const handshake = new Promise<AcceptMessage>((res, rej) => {
-      accepted = res;
-      refused = rej;
-    });
-    let handshakeDone = false;
-    const onMessage = (m: Message): void => {
-      if (!handshakeDone) {
-        if (m.type === 'accept') {
-          handshakeDone = true;
-          return accepted({ ...m, source: printable(m.source) });
-        }
-        if (m.type === 'reject' && m.code === 'E_VERSION') {
-          const versions = parseSupportedVersions(m.text);
-          const speaks = versions ? `it speaks framewire/${versions.join(', framewire/')}` : m.text;
-          return refused(new FramewireError('E_VERSION', `server refused framewire/${PROTOCOL_VERSION}: ${speaks}`));
-        }
-        if (m.type === 'reject' || m.type === 'error') return refused(new FramewireError(m.code, `server refused: ${printable(m.text)}`));
-        return refused(new FramewireError('E_UNEXPECTED', `expected accept, got ${m.type}`));
-      }
-      this.onMessage(socket, m);
-    };
-    socket.on('data', (chunk: Buffer) => {
-      const { messages, error } = decoder.push(chunk);
-      for (const m of messages) onMessage(m);
-      if (error) {
-        if (!handshakeDone) refused(error);
-        else this.lost(error);
-        socket.destroy();
-      }
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      if (!handshakeDone) refused(new FramewireError('E_CONNECT', 'server closed the connection during the handshake'));
-      else if (this.socket === socket) this.lost(new FramewireError('E_CLOSED', 'connection closed by the server'));
-    });
-    socket.write(encodeMessage({ type: 'hello', version: PROTOCOL_VERSION, ...this.params, token: this.options.token ?? '' }));
-    const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      this.granted = await Promise.race([
-        handshake,
-        new Promise<never>((_, rej) => {
-          timer = setTimeout(() => rej(new FramewireError('E_TIMEOUT', `no answer to hello within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
-    } catch (e) {
-      socket.destroy();
-      throw e;
-    } finally {
-      clearTimeout(timer);
+    const { host, port, scheme } = this.url;
+    const connectTimeoutMs = this.options.connectTimeoutMs ?? 10_000;
+    const idleTimeoutMs = this.options.idleTimeoutMs ?? 30_000;
+    const socket = await openSocket(this.url, connectTimeoutMs, this.options.tls);
+    const peer = `${host}:${port}`;
+    if (scheme === 'seed') {
+      const seed: SeedSocket = new SeedSocket(socket, { params: this.params, maxMessageBytes: this.options.maxMessageBytes, idleTimeoutMs, peer }, {
+        frame: (f) => this.deliver({ ...f, captureUs: f.receivedUs, latencyMs: null }),
+        end: (e) => this.lost(seed, e),
+      });
+      this.link = seed;
+      return seed.start();
     }
-    this.startPings(socket);
-    this.watchIdle(socket);
+    const conversation = new Conversation({
+      params: this.params,
+      token: this.options.token ?? '',
+      peer,
+      maxMessageBytes: this.options.maxMessageBytes,
+      handshakeTimeoutMs: connectTimeoutMs,
+      idleTimeoutMs,
+      clock: this.clock,
+    });
+    return this.handshake(socket, conversation);
   }
 
-  /** Closes a connection on which the server has gone silent (half-open peer, frozen server). */
-  private watchIdle(socket: net.Socket): void {
-    const idle = this.options.idleTimeoutMs ?? 30_000;
-    let lastHeard = performance.now();
-    socket.on('data', () => {
-      lastHeard = performance.now();
+  /** Resolves on ACCEPT; rejects on anything else, the connection then already closed. */
+  private handshake(socket: net.Socket, conversation: Conversation): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let accepted = false;
+      const link: ConversationSocket = new ConversationSocket(socket, conversation, (e) => {
+        if (accepted) return this.onEvent(link, e);
+        // Before ACCEPT the conversation ends or accepts, nothing else.
+        if (e.type === 'end') return reject(e.error ?? new FramewireError('E_CLOSED', 'closed before the server answered'));
+        if (e.type !== 'accepted') return;
+        accepted = true;
+        this.granted = e.accept;
+        resolve();
+      });
+      this.link = link;
+      link.start();
     });
-    if (this.idleTimer) clearInterval(this.idleTimer);
-    this.idleTimer = setInterval(() => {
-      if (this.socket !== socket || performance.now() - lastHeard <= idle) return;
-      this.lost(new FramewireError('E_TIMEOUT', `nothing heard from ${this.url.host}:${this.url.port} for ${idle} ms`));
-      socket.destroy();
-    }, Math.max(20, Math.min(1000, Math.floor(idle / 4))));
-    this.idleTimer.unref();
   }
 
-  private runSeed(socket: net.Socket): void {
-    const decoder = new SeedFrameDecoder(this.options.maxMessageBytes);
-    socket.on('data', (chunk: Buffer) => {
-      const { frames, error } = decoder.push(chunk);
-      for (const f of frames) {
-        const t = nowUs();
-        this.accept({ seq: this.seedCount++, captureUs: t, receivedUs: t, latencyMs: null, width: f.width, height: f.height, jpeg: f.payload });
-      }
-      if (error) {
-        this.lost(error);
-        socket.destroy();
-      }
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      if (this.socket === socket) this.lost(new FramewireError('E_CLOSED', 'connection closed by the server'));
-    });
-    socket.write(encodeSeedHello({ fps: this.params.fps, width: this.params.width, height: this.params.height }));
-    this.watchIdle(socket);
-  }
-
-  private onMessage(socket: net.Socket, m: Message): void {
-    switch (m.type) {
+  private onEvent(link: ConversationSocket, e: ConversationEvent): void {
+    if (this.link !== link) return;
+    switch (e.type) {
       case 'frame': {
-        socket.write(encodeMessage({ type: 'ack', seq: m.seq }));
-        const receivedUs = nowUs();
-        const best = this.clock.best;
-        const latencyMs = best ? (receivedUs + best.offsetUs - m.captureUs) / 1000 : null;
-        this.accept({ seq: m.seq, captureUs: m.captureUs, receivedUs, latencyMs, width: m.width, height: m.height, jpeg: m.payload });
+        const f = e.frame;
+        this.deliver({ seq: f.seq, captureUs: f.captureUs, receivedUs: e.receivedUs, latencyMs: e.latencyMs, width: f.width, height: f.height, jpeg: f.payload });
         return;
       }
-      case 'ping':
-        socket.write(encodeMessage({ type: 'pong', id: m.id, t1: m.t1, t2: nowUs(), t3: nowUs() }));
+      case 'accepted':
+        this.granted = e.accept;
+        if (e.answers === 'renegotiate') this.renegotiations.shift()?.resolve(e.accept);
         return;
-      case 'pong': {
-        const sent = this.pingSent.get(m.id);
-        if (sent === undefined || sent !== m.t1) return;
-        this.pingSent.delete(m.id);
-        this.clock.add(offsetSample(m.t1, m.t2, m.t3, nowUs()));
+      case 'status':
+        this.options.onStatus?.(e.status.text, e.status);
         return;
-      }
-      case 'accept': {
-        const a = { ...m, source: printable(m.source) };
-        this.granted = a;
-        this.pendingAccept?.resolve(a);
-        return;
-      }
-      case 'status': {
-        // Server-controlled text: never hand control characters to whoever prints it.
-        const s = { ...m, text: printable(m.text) };
-        this.options.onStatus?.(s.text, s);
-        return;
-      }
-      case 'goodbye':
-        this.options.onStatus?.(`server said goodbye: ${printable(m.text)}`, null);
-        // A goodbye is a normal end, a server shutting down included; reconnecting (if enabled) may find it back.
-        this.lost(m.code === 'OK' || m.code === 'E_SHUTDOWN' ? null : new FramewireError(m.code, printable(m.text)));
-        socket.end();
-        return;
-      case 'error':
-        this.lost(new FramewireError(m.code, `server error: ${printable(m.text)}`));
-        socket.end();
-        return;
-      default:
-        this.lost(new FramewireError('E_UNEXPECTED', `server sent ${m.type} while streaming`));
-        socket.destroy();
+      case 'end':
+        if (e.reason === 'goodbye') this.options.onStatus?.(`server said goodbye: ${e.text}`, null);
+        return this.lost(link, e.error);
     }
   }
 
-  private startPings(socket: net.Socket): void {
-    const ping = (): void => {
-      if (socket.destroyed) return;
-      const id = ++this.pingId >>> 0;
-      const t1 = nowUs();
-      this.pingSent.set(id, t1);
-      if (this.pingSent.size > 32) this.pingSent.delete(this.pingSent.keys().next().value!);
-      socket.write(encodeMessage({ type: 'ping', id, t1 }));
-    };
-    // A quick burst for a first offset estimate, then one a second to follow drift.
-    let burst = 0;
-    ping();
-    const fast = setInterval(() => {
-      ping();
-      if (++burst >= 4) clearInterval(fast);
-    }, 50);
-    fast.unref();
-    this.pingTimer = setInterval(ping, 1000);
-    this.pingTimer.unref();
-  }
-
-  private accept(f: Frame): void {
+  private deliver(f: Frame): void {
     const j = f.jpeg;
     if (j.length < 4 || j[0] !== 0xff || j[1] !== 0xd8 || j[j.length - 2] !== 0xff || j[j.length - 1] !== 0xd9) this.decodeErrors++;
     this.stats_.record(j.length, f.latencyMs);
-    const w = this.waiters.shift();
-    if (w) return w.resolve({ value: f, done: false });
-    this.queue.push(f);
-    const max = Math.max(1, this.options.queue ?? 1);
-    while (this.queue.length > max) {
-      this.queue.shift();
-      this.dropped++;
-    }
+    this.frames.push(f);
   }
 
   /** The connection ended. Reconnect if asked to and it can help; otherwise end the iteration. */
-  private lost(err: FramewireError | null): void {
-    if (this.pingTimer) clearInterval(this.pingTimer);
-    if (this.idleTimer) clearInterval(this.idleTimer);
-    this.pingTimer = this.idleTimer = null;
-    this.socket = null;
-    this.pendingAccept?.reject(err ?? new FramewireError('E_CLOSED', 'connection closed'));
-    if (this.closedByUser || this.ended) return this.finish(null);
+  private lost(link: Link, err: FramewireError | null): void {
+    if (this.link !== link) return;
+    this.link = null;
+    for (const r of this.renegotiations.splice(0)) r.reject(err ?? new FramewireError('E_CLOSED', 'connection closed'));
+    if (this.closedByUser || this.frames.isEnded) return this.finish(null);
     const r = this.options.reconnect;
-    if (!r || (err && FATAL.has(err.code))) return this.finish(err);
+    if (!r || (err && isFatal(err.code))) return this.finish(err);
     this.options.onStatus?.(`connection lost${err ? ` (${err.code}: ${err.message})` : ''}; reconnecting`, null);
-    void this.reconnectLoop(typeof r === 'object' ? r : {});
-  }
-
-  private async reconnectLoop(r: ReconnectOptions): Promise<void> {
-    let delay = r.initialDelayMs ?? 250;
-    const max = r.maxDelayMs ?? 5000;
-    for (let attempt = 1; ; attempt++) {
-      await new Promise((res) => setTimeout(res, delay * (0.8 + 0.4 * Math.random())));
-      if (this.closedByUser) return this.finish(null);
-      try {
-        await this.dial();
-        this.reconnects++;
-        this.options.onStatus?.('reconnected', null);
-        return;
-      } catch (e) {
-        const err = toFramewireError(e, 'E_CONNECT');
-        if (FATAL.has(err.code) || (r.maxAttempts !== undefined && attempt >= r.maxAttempts)) return this.finish(err);
-        delay = Math.min(max, delay * 2);
-      }
-    }
+    void redial(typeof r === 'object' ? r : {}, () => this.dial(), () => this.closedByUser).then((result) => {
+      if (!result.connected) return this.finish(result.error);
+      this.reconnects++;
+      this.options.onStatus?.('reconnected', null);
+    });
   }
 
   private finish(err: FramewireError | null): void {
-    if (this.ended) return;
-    this.ended = true;
-    if (this.pingTimer) clearInterval(this.pingTimer);
-    if (this.idleTimer) clearInterval(this.idleTimer);
-    if (err && !this.closedByUser) this.fatal = err;
-    for (const w of this.waiters.splice(0)) {
-      if (this.fatal && this.queue.length === 0) w.reject(this.fatal);
-      else w.resolve({ value: undefined, done: true });
-    }
+    this.frames.end(this.closedByUser ? null : err);
   }
-}
-
-function normaliseFingerprint(f: string): string {
-  return f.replace(/[^0-9a-f]/gi, '').toUpperCase();
 }
 
 /** Connect to a framewire server (tcp://, tls://) or a tutorial server (seed://). */
 export function connect(url: string, options: ConnectOptions = {}): Promise<FramewireClient> {
   return FramewireClient.connect(url, options);
 }
-
