@@ -1,16 +1,15 @@
 /**
- * The browser's framewire/1 conversation over WebSocket — the same one the Node client has over TCP
- * (src/client/client.ts): hello → accept, ack every frame on arrival (the server's window then keeps about
- * one frame in flight), answer pings, send our own pings for the clock offset, renegotiate on demand,
- * and reconnect with backoff when the connection is lost.
+ * The browser's framewire/1 connection: the Node client's conversation (src/client/conversation.ts: hello →
+ * accept, an ack for every frame on arrival, pings for the clock offset, renegotiation) carried over a
+ * WebSocket, one framewire/1 message per WebSocket message, and dialled again with backoff when lost.
  */
-import { ClockOffset, offsetSample } from '../client/clock-offset.js';
+import { nowUs } from '../clock.js';
+import { ClockOffset } from '../client/clock-offset.js';
+import { Conversation, type ConversationEvent, type Step } from '../client/conversation.js';
+import { Backoff, isFatal } from '../client/reconnect.js';
 import type { ErrorCode } from '../errors.js';
-import { PROTOCOL_VERSION } from '../protocol/constants.js';
-import { MessageDecoder } from '../protocol/decoder.js';
 import { encodeMessage } from '../protocol/encode.js';
 import type { AcceptMessage, FrameMessage, Message, StreamParams } from '../protocol/messages.js';
-import { nowUs } from '../clock.js';
 
 export type ViewerState = 'connecting' | 'streaming' | 'reconnecting' | 'disconnected' | 'unauthorized' | 'refused';
 
@@ -24,10 +23,6 @@ export interface ConnectionEvents {
   authRefused(text: string): string | null;
 }
 
-/** Refusals that retrying cannot fix (E_AUTH is handled separately: the user may supply a token). */
-const FATAL: ReadonlySet<ErrorCode> = new Set(['E_VERSION', 'E_BAD_PARAMS', 'E_UNSUPPORTED', 'E_BAD_MAGIC']);
-const INITIAL_BACKOFF_MS = 250;
-const MAX_BACKOFF_MS = 5000;
 /** Server frames can be large; this only guards against a broken stream. */
 const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 
@@ -36,14 +31,18 @@ function wire(m: Message): Uint8Array<ArrayBuffer> {
   return encodeMessage(m) as Uint8Array<ArrayBuffer>;
 }
 
+type Ending = Extract<ConversationEvent, { type: 'end' }>;
+
 export class ViewerConnection {
   private ws: WebSocket | null = null;
+  private conversation: Conversation | null = null;
+  /** Outlives connections, as the Node client's does. */
   private readonly clock = new ClockOffset();
-  private readonly pingSent = new Map<number, number>();
-  private pingId = 0;
-  private pingTimer: number | undefined;
+  private readonly backoff = new Backoff();
+  /** How the current conversation ended, for the decision once its WebSocket has closed. */
+  private ending: Ending | null = null;
+  private timer: number | undefined;
   private retryTimer: number | undefined;
-  private backoffMs = INITIAL_BACKOFF_MS;
   /** True between start() and stop(): a lost connection is then retried. */
   private wanted = false;
 
@@ -61,7 +60,7 @@ export class ViewerConnection {
 
   start(): void {
     this.wanted = true;
-    this.backoffMs = INITIAL_BACKOFF_MS;
+    this.backoff.reset();
     window.clearTimeout(this.retryTimer);
     this.open('connecting');
   }
@@ -71,9 +70,10 @@ export class ViewerConnection {
     this.wanted = false;
     window.clearTimeout(this.retryTimer);
     const ws = this.ws;
+    const goodbye = this.conversation?.close('viewer closed');
     this.drop();
     if (ws && ws.readyState === WebSocket.OPEN) {
-      ws.send(wire({ type: 'goodbye', code: 'OK', text: 'viewer closed' }));
+      for (const m of goodbye?.send ?? []) ws.send(wire(m));
       ws.close(1000);
     } else ws?.close();
     this.on.state('disconnected', detail);
@@ -82,127 +82,110 @@ export class ViewerConnection {
   /** Ask for another size/rate/quality (0 = server default); the server answers with ACCEPT. */
   renegotiate(p: StreamParams): void {
     this.params = { ...p };
-    if (this.ws?.readyState === WebSocket.OPEN) this.send({ type: 'renegotiate', ...this.params });
-  }
-
-  private send(m: Message): void {
-    this.ws?.send(wire(m));
+    const c = this.conversation;
+    // Otherwise the next HELLO asks for them.
+    if (c && (c.state === 'hello-sent' || c.state === 'streaming')) this.apply(c.renegotiate(this.params));
   }
 
   private open(state: ViewerState): void {
     this.on.state(state, state === 'connecting' ? 'connecting…' : 'reconnecting…');
     const ws = new WebSocket(this.wsUrl);
     ws.binaryType = 'arraybuffer';
+    const conversation = new Conversation({
+      params: this.params,
+      token: this.token,
+      peer: new URL(this.wsUrl).host,
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      clock: this.clock,
+    });
     this.ws = ws;
-    const decoder = new MessageDecoder({ maxMessageBytes: MAX_MESSAGE_BYTES });
-    let accepted = false;
-    let refusal: { code: ErrorCode; text: string } | null = null;
+    this.conversation = conversation;
+    this.ending = null;
 
     ws.onopen = () => {
-      this.send({ type: 'hello', version: PROTOCOL_VERSION, ...this.params, token: this.token });
+      if (this.ws === ws) this.apply(conversation.start(nowUs()));
     };
     ws.onmessage = (ev: MessageEvent) => {
       if (this.ws !== ws || !(ev.data instanceof ArrayBuffer)) return;
-      const receivedUs = nowUs();
-      const { messages, error } = decoder.push(new Uint8Array(ev.data));
-      for (const m of messages) {
-        if (m.type === 'reject' || m.type === 'error') {
-          refusal = { code: m.code, text: m.text };
-          continue;
-        }
-        if (m.type === 'accept') {
-          if (!accepted) this.startPings();
-          accepted = true;
-          this.backoffMs = INITIAL_BACKOFF_MS;
-          this.on.state('streaming', m.source);
-          this.on.accept(m);
-        } else this.onMessage(m, receivedUs);
-      }
-      if (error) {
-        refusal = { code: error.code, text: error.message };
-        ws.close();
-      }
+      this.apply(conversation.receiveBytes(new Uint8Array(ev.data), nowUs()));
     };
     ws.onclose = () => {
       if (this.ws !== ws) return;
+      this.apply(conversation.transportClosed());
       this.drop();
-      if (!this.wanted) return;
-      const r = refusal as { code: ErrorCode; text: string } | null;
-      if (r?.code === 'E_AUTH') {
-        const next = this.on.authRefused(r.text);
-        if (next === null) {
-          this.wanted = false;
-          this.on.state('unauthorized', `server refused: ${r.text}`);
-          return;
-        }
-        this.token = next;
-        this.open('connecting');
-        return;
-      }
-      if (r && FATAL.has(r.code)) {
+      if (this.wanted) this.retry(this.ending);
+    };
+  }
+
+  /** After a lost connection: a new token, a stop on a refusal retrying cannot fix, else a new dial later. */
+  private retry(ending: Ending | null): void {
+    // A GOODBYE (a server restarting) or a silent close is a reason to come back, not a refusal.
+    const r: { code: ErrorCode; text: string } | null =
+      ending?.error && ending.reason !== 'goodbye' && ending.reason !== 'closed' ? { code: ending.error.code, text: ending.text } : null;
+    if (r?.code === 'E_AUTH') {
+      const next = this.on.authRefused(r.text);
+      if (next === null) {
         this.wanted = false;
-        this.on.state('refused', `server refused: ${r.code}: ${r.text}`);
+        this.on.state('unauthorized', `server refused: ${r.text}`);
         return;
       }
-      this.on.state('reconnecting', r ? `${r.code}: ${r.text} — reconnecting…` : 'reconnecting…');
-      const delay = this.backoffMs * (0.8 + 0.4 * Math.random());
-      this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs * 2);
-      this.retryTimer = window.setTimeout(() => {
-        if (this.wanted) this.open('reconnecting');
-      }, delay);
-    };
-  }
-
-  private onMessage(m: Message, receivedUs: number): void {
-    switch (m.type) {
-      case 'frame':
-        // Ack on arrival, before decoding: the ack says "received", which is what the server's window counts.
-        this.send({ type: 'ack', seq: m.seq });
-        this.on.frame(m, receivedUs);
-        return;
-      case 'ping':
-        this.send({ type: 'pong', id: m.id, t1: m.t1, t2: receivedUs, t3: nowUs() });
-        return;
-      case 'pong': {
-        if (this.pingSent.get(m.id) !== m.t1) return;
-        this.pingSent.delete(m.id);
-        this.clock.add(offsetSample(m.t1, m.t2, m.t3, receivedUs));
-        return;
-      }
-      case 'status':
-        this.on.status(m.text);
-        return;
-      case 'goodbye':
-        // The server is going away (restart, shutdown): the close that follows triggers a reconnect.
-        this.on.status(`server said goodbye: ${m.text}`);
-        return;
-      default:
-        return;
+      this.token = next;
+      this.open('connecting');
+      return;
     }
+    if (r && isFatal(r.code)) {
+      this.wanted = false;
+      this.on.state('refused', `server refused: ${r.code}: ${r.text}`);
+      return;
+    }
+    this.on.state('reconnecting', r ? `${r.code}: ${r.text} — reconnecting…` : 'reconnecting…');
+    this.retryTimer = window.setTimeout(() => {
+      if (this.wanted) this.open('reconnecting');
+    }, this.backoff.next());
   }
 
-  private startPings(): void {
-    const ping = (): void => {
-      if (this.ws?.readyState !== WebSocket.OPEN) return;
-      const id = ++this.pingId >>> 0;
-      const t1 = nowUs();
-      this.pingSent.set(id, t1);
-      if (this.pingSent.size > 32) this.pingSent.delete(this.pingSent.keys().next().value!);
-      this.send({ type: 'ping', id, t1 });
-    };
-    // A quick burst for a first offset estimate, then one a second to follow drift (as the Node client).
-    ping();
-    for (let i = 1; i <= 4; i++) window.setTimeout(ping, 50 * i);
-    window.clearInterval(this.pingTimer);
-    this.pingTimer = window.setInterval(ping, 1000);
+  /** Send what the conversation says, hand its events on, and wake it at its next deadline (pings). */
+  private apply(step: Step): void {
+    const ws = this.ws;
+    if (ws?.readyState === WebSocket.OPEN) for (const m of step.send) ws.send(wire(m));
+    for (const e of step.events) {
+      switch (e.type) {
+        case 'accepted':
+          this.backoff.reset();
+          this.on.state('streaming', e.accept.source);
+          this.on.accept(e.accept);
+          break;
+        case 'frame':
+          this.on.frame(e.frame, e.receivedUs);
+          break;
+        case 'status':
+          this.on.status(e.status.text);
+          break;
+        case 'end':
+          this.ending = e;
+          // A server going away (restart, shutdown): the close that follows brings a reconnect.
+          if (e.reason === 'goodbye') this.on.status(`server said goodbye: ${e.text}`);
+          // The server closes after REJECT, ERROR and GOODBYE; after a violation it is this side's to close.
+          if (e.reason === 'violation' || e.reason === 'timeout') ws?.close();
+      }
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    window.clearTimeout(this.timer);
+    const c = this.conversation;
+    const at = c?.deadlineUs ?? null;
+    if (c === null || at === null) return;
+    this.timer = window.setTimeout(() => this.apply(c.tick(nowUs())), Math.max(0, Math.ceil((at - nowUs()) / 1000)));
   }
 
   /** Forget the current socket (it may still be closing). */
   private drop(): void {
-    window.clearInterval(this.pingTimer);
-    this.pingTimer = undefined;
+    window.clearTimeout(this.timer);
     const ws = this.ws;
     this.ws = null;
+    this.conversation = null;
     if (ws) ws.onmessage = null;
   }
 }
