@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Bundles the browser viewer (src/web/main.ts, which imports the framewire/1 codec from src/protocol)
-// into dist/web/viewer.js and copies its page and stylesheet next to it. Everything the viewer needs is
-// in dist/web: no CDN, no external fonts.
+// Bundles the browser viewer (src/web/main.ts, which imports the framewire/1 codec from src/protocol and the
+// client's conversation from src/client) into dist/web/viewer.js and copies its page and stylesheet next to
+// it. Everything the viewer needs is in dist/web: no CDN, no external fonts.
 import { build } from 'esbuild';
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,8 +11,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const src = path.join(root, 'src', 'web');
 const out = path.join(root, 'dist', 'web');
 
-await mkdir(out, { recursive: true });
-await build({
+/** esbuild's options for the viewer bundle (test/unit/client-modules.test.ts checks what goes into it). */
+export const viewerBuildOptions = {
   entryPoints: [path.join(src, 'main.ts')],
   outfile: path.join(out, 'viewer.js'),
   bundle: true,
@@ -23,6 +23,11 @@ await build({
   minify: true,
   legalComments: 'none',
   logLevel: 'warning',
-});
-for (const f of ['index.html', 'viewer.css']) await copyFile(path.join(src, f), path.join(out, f));
-console.log(`viewer built into ${path.relative(process.cwd(), out) || '.'}`);
+};
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await mkdir(out, { recursive: true });
+  await build(viewerBuildOptions);
+  for (const f of ['index.html', 'viewer.css']) await copyFile(path.join(src, f), path.join(out, f));
+  console.log(`viewer built into ${path.relative(process.cwd(), out) || '.'}`);
+}
