@@ -77,8 +77,11 @@ export class Conversation {
   private renegotiations = 0;
   /** Asked for before the ACCEPT arrived, when only GOODBYE may be sent (§4.1): sent right after it. */
   private deferred: StreamParams | null = null;
+  /** What HELLO asks for. */
+  private params: StreamParams;
 
   constructor(private readonly options: ConversationOptions) {
+    this.params = streamParams(options.params);
     this.decoder = new MessageDecoder({ maxMessageBytes: options.maxMessageBytes });
     this.clock = options.clock ?? new ClockOffset();
   }
@@ -99,7 +102,7 @@ export class Conversation {
     this.state_ = 'hello-sent';
     const ms = this.options.handshakeTimeoutMs;
     if (ms !== undefined) this.handshakeDeadlineUs = nowUs + ms * 1000;
-    step.send.push({ type: 'hello', version: PROTOCOL_VERSION, ...this.options.params, token: this.options.token });
+    step.send.push({ type: 'hello', version: PROTOCOL_VERSION, ...this.params, token: this.options.token });
     return step;
   }
 
@@ -165,10 +168,14 @@ export class Conversation {
     return step;
   }
 
-  /** Ask for other parameters (§4.3); the answer comes as an 'accepted' event that answers 'renegotiate'. */
+  /**
+   * Ask for other parameters (§4.3); the answer comes as an 'accepted' event that answers 'renegotiate'.
+   * Before start() they replace what HELLO asks for; while HELLO waits for its answer, they go after ACCEPT.
+   */
   renegotiate(params: StreamParams): Step {
     const step = emptyStep();
-    if (this.state_ === 'hello-sent') this.deferred = { ...params };
+    if (this.state_ === 'new') this.params = streamParams(params);
+    else if (this.state_ === 'hello-sent') this.deferred = streamParams(params);
     else if (this.state_ === 'streaming') this.sendRenegotiate(params, step);
     else throw new FramewireError('E_CLOSED', 'not connected');
     return step;
@@ -259,7 +266,7 @@ export class Conversation {
 
   private sendRenegotiate(params: StreamParams, step: Step): void {
     this.renegotiations++;
-    step.send.push({ type: 'renegotiate', ...params });
+    step.send.push({ type: 'renegotiate', ...streamParams(params) });
   }
 
   private nextPingUs(): number {
@@ -280,6 +287,11 @@ export class Conversation {
     this.deferred = null;
     step.events.push({ type: 'end', reason, error, text });
   }
+}
+
+/** Only the four fields: a caller's object may carry more (an ACCEPT, say), which must not reach the wire. */
+function streamParams({ width, height, fps, quality }: StreamParams): StreamParams {
+  return { width, height, fps, quality };
 }
 
 function emptyStep(): Step {

@@ -83,8 +83,8 @@ export class ViewerConnection {
   renegotiate(p: StreamParams): void {
     this.params = { ...p };
     const c = this.conversation;
-    // Otherwise the next HELLO asks for them.
-    if (c && (c.state === 'hello-sent' || c.state === 'streaming')) this.apply(c.renegotiate(this.params));
+    // Without a conversation under way, the next one's HELLO asks for them.
+    if (c && c.state !== 'ended') this.apply(c.renegotiate(this.params));
   }
 
   private open(state: ViewerState): void {

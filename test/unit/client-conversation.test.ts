@@ -182,7 +182,8 @@ describe('client conversation: the honest path', () => {
 describe('client conversation: renegotiation', () => {
   it('the next ACCEPT answers the oldest RENEGOTIATE; an ACCEPT nobody asked for is taken as the new grant', () => {
     const c = streaming();
-    const asked = c.renegotiate({ width: 1280, height: 720, fps: 15, quality: 60 });
+    // Handed a larger object (the last ACCEPT with new values), only its four parameters go on the wire.
+    const asked = c.renegotiate({ ...ACCEPT, width: 1280, height: 720, fps: 15, quality: 60 });
     assert.equal(toHex(encodeMessage(asked.send[0]!)), toHex(readVectorBytes('renegotiate.hex')));
     c.renegotiate({ width: 320, height: 240, fps: 10, quality: 50 });
     const answers = [1, 2, 3].map(() => {
@@ -202,8 +203,13 @@ describe('client conversation: renegotiation', () => {
     assert.ok(e.type === 'accepted' && e.answers === 'renegotiate');
   });
 
-  it('cannot renegotiate a conversation that has not started or has ended', () => {
-    assert.throws(() => conversation().renegotiate(ACCEPT), (e: unknown) => e instanceof FramewireError && e.code === 'E_CLOSED');
+  it('before start(), new parameters are what HELLO asks for', () => {
+    const c = conversation();
+    assert.deepEqual(c.renegotiate({ width: 0, height: 0, fps: 0, quality: 0 }).send, []);
+    assert.deepEqual(c.start(T).send, [{ type: 'hello', version: 1, width: 0, height: 0, fps: 0, quality: 0, token: '' }]);
+  });
+
+  it('cannot renegotiate a conversation that has ended', () => {
     const c = streaming();
     c.close('bye');
     assert.throws(() => c.renegotiate(ACCEPT), (e: unknown) => e instanceof FramewireError && e.code === 'E_CLOSED');
