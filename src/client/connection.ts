@@ -10,6 +10,7 @@ import { FramewireError } from '../errors.js';
 import { encodeMessage } from '../protocol/encode.js';
 import type { StreamParams } from '../protocol/messages.js';
 import type { Conversation, ConversationEvent, EndReason, Step } from './conversation.js';
+import { DeadlineTimer } from './deadline-timer.js';
 import type { StreamUrl } from './url.js';
 
 export interface TlsClientOptions {
@@ -78,8 +79,7 @@ export function endSocket(socket: net.Socket): Promise<void> {
 
 /** A framewire/1 Conversation over a socket. Events reach `onEvent`; 'end' comes once, last. */
 export class ConversationSocket {
-  private timer: NodeJS.Timeout | null = null;
-  private timerAtUs = Infinity;
+  private readonly timer = new DeadlineTimer(() => this.apply(this.conversation.tick(nowUs())));
 
   constructor(
     private readonly socket: net.Socket,
@@ -115,7 +115,7 @@ export class ConversationSocket {
       if (e.type === 'end') this.ended(e.reason);
       this.onEvent(e);
     }
-    this.schedule();
+    this.timer.set(this.conversation.deadlineUs);
   }
 
   /**
@@ -124,32 +124,7 @@ export class ConversationSocket {
    * close() closes the socket itself; a closed one needs nothing.
    */
   private ended(reason: EndReason): void {
-    this.clearTimer();
     if (reason === 'goodbye' || reason === 'error') this.socket.end();
     else if (reason !== 'local' && reason !== 'closed') this.socket.destroy();
-  }
-
-  /** One timer, at the conversation's next deadline. An idle deadline only moves later, so firing early is fine. */
-  private schedule(): void {
-    const at = this.conversation.deadlineUs;
-    if (at === null) return this.clearTimer();
-    if (this.timer && at >= this.timerAtUs) return;
-    this.clearTimer();
-    this.timerAtUs = at;
-    this.timer = setTimeout(
-      () => {
-        this.timer = null;
-        this.timerAtUs = Infinity;
-        this.apply(this.conversation.tick(nowUs()));
-      },
-      Math.max(0, Math.ceil((at - nowUs()) / 1000)),
-    );
-    this.timer.unref();
-  }
-
-  private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.timerAtUs = Infinity;
   }
 }

@@ -6,6 +6,7 @@
 import { nowUs } from '../clock.js';
 import { ClockOffset } from '../client/clock-offset.js';
 import { Conversation, type ConversationEvent, type Step } from '../client/conversation.js';
+import { DeadlineTimer } from '../client/deadline-timer.js';
 import { Backoff, isFatal } from '../client/reconnect.js';
 import type { ErrorCode } from '../errors.js';
 import { encodeMessage } from '../protocol/encode.js';
@@ -41,7 +42,10 @@ export class ViewerConnection {
   private readonly backoff = new Backoff();
   /** How the current conversation ended, for the decision once its WebSocket has closed. */
   private ending: Ending | null = null;
-  private timer: number | undefined;
+  private readonly timer = new DeadlineTimer(() => {
+    const c = this.conversation;
+    if (c) this.apply(c.tick(nowUs()));
+  });
   private retryTimer: number | undefined;
   /** True between start() and stop(): a lost connection is then retried. */
   private wanted = false;
@@ -169,20 +173,12 @@ export class ViewerConnection {
           if (e.reason === 'violation' || e.reason === 'timeout') ws?.close();
       }
     }
-    this.schedule();
-  }
-
-  private schedule(): void {
-    window.clearTimeout(this.timer);
-    const c = this.conversation;
-    const at = c?.deadlineUs ?? null;
-    if (c === null || at === null) return;
-    this.timer = window.setTimeout(() => this.apply(c.tick(nowUs())), Math.max(0, Math.ceil((at - nowUs()) / 1000)));
+    this.timer.set(this.conversation?.deadlineUs ?? null);
   }
 
   /** Forget the current socket (it may still be closing). */
   private drop(): void {
-    window.clearTimeout(this.timer);
+    this.timer.clear();
     const ws = this.ws;
     this.ws = null;
     this.conversation = null;
