@@ -8,6 +8,7 @@ import { encodeMessage } from '../src/protocol/encode.js';
 import type { Message } from '../src/protocol/messages.js';
 import { detectProtocol, encodeSeedFrameHeader, encodeSeedHello, SeedFrameDecoder } from '../src/protocol/seed.js';
 import { FramewireError } from '../src/errors.js';
+import { Conversation, type Step } from '../src/client/conversation.js';
 import { JpegSplitter } from '../src/sources/jpeg-splitter.js';
 import { parseStreamQuery } from '../src/server/http/query-params.js';
 import { chunks, Rng } from './mutate.js';
@@ -34,6 +35,43 @@ const sampleMessages: Message[] = [
   { type: 'goodbye', code: 'OK', text: 'bye' },
   { type: 'reject', code: 'E_TOO_LARGE', text: 'big' },
 ];
+
+/** What a client may send (§3.0): anything else from the conversation is a bug. */
+const CLIENT_SENDS = new Set(['hello', 'ack', 'ping', 'pong', 'renegotiate', 'goodbye']);
+
+/** A client conversation past its HELLO fed `input` as the server's bytes in the given chunks; one summary string. */
+function converse(parts: Iterable<Uint8Array>): string {
+  const c = new Conversation({ params: { width: 0, height: 0, fps: 0, quality: 0 }, token: '', peer: 'fuzz', maxMessageBytes: MAX, idleTimeoutMs: 1000 });
+  let now = 1_700_000_000_000_000;
+  c.start(now);
+  const sent: string[] = [];
+  const events: string[] = [];
+  let ended = false;
+  const take = (step: Step): void => {
+    const acks = step.send.filter((m) => m.type === 'ack').length;
+    const frames = step.events.filter((e) => e.type === 'frame').length;
+    if (acks !== frames) throw new Error(`${frames} frames but ${acks} acks`);
+    for (const m of step.send) if (!CLIENT_SENDS.has(m.type)) throw new Error(`the client would send ${m.type}`);
+    if (ended && (step.send.length > 0 || step.events.length > 0)) throw new Error('output after the end');
+    step.events.forEach((e, i) => {
+      if (e.type === 'end') {
+        if (i !== step.events.length - 1) throw new Error('events after the end');
+        if (e.error !== null && !(e.error instanceof FramewireError)) throw new Error('end without a FramewireError');
+        ended = true;
+      }
+    });
+    // Our own pings follow the clock, which the chunking changes; all else follows the bytes.
+    sent.push(...step.send.filter((m) => m.type !== 'ping').map((m) => (m.type === 'ack' ? `ack ${m.seq}` : m.type)));
+    events.push(...step.events.map((e) => (e.type === 'end' ? `end ${e.reason} ${e.error?.code ?? 'OK'}` : e.type)));
+  };
+  for (const p of parts) {
+    take(c.receiveBytes(p, (now += 10)));
+    take(c.tick(now));
+  }
+  take(c.transportClosed());
+  if (!ended) throw new Error('no end after the connection closed');
+  return `sent: ${sent.join(', ')}; events: ${events.join(', ')}`;
+}
 
 function assertFramewireError(e: unknown, where: string): void {
   if (!(e instanceof FramewireError)) throw new Error(`${where}: threw a non-FramewireError: ${String(e)}`);
@@ -63,6 +101,22 @@ export const targets: FuzzTarget[] = [
         const again = new MessageDecoder({ maxMessageBytes: MAX }).push(encodeMessage(m));
         if (again.error || again.messages.length !== 1) throw new Error(`re-encode of ${m.type} does not decode`);
       }
+    },
+  },
+  {
+    // The server's side of a conversation is the fuzzer's: whatever it sends, the client answers only with
+    // client messages, acknowledges exactly the frames it reports, ends once with a FramewireError or normally,
+    // and the chunking changes nothing.
+    name: 'client-conversation',
+    seeds: async () => {
+      const [, accept, frame, , ping, pong, , status, error, goodbye, reject] = sampleMessages.map(encodeMessage);
+      const cat = (...parts: Uint8Array[]): Uint8Array => Uint8Array.from(parts.flatMap((p) => [...p]));
+      return [cat(accept!, frame!, ping!, status!, frame!, pong!, goodbye!), cat(accept!, frame!, error!), cat(reject!), cat(accept!, accept!, frame!)];
+    },
+    run(input, rng) {
+      const whole = converse([input]);
+      const chunked = converse(chunks(input, rng));
+      if (whole !== chunked) throw new Error(`chunked conversation differs: ${chunked} vs ${whole}`);
     },
   },
   {
