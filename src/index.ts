@@ -3,7 +3,7 @@ export { connect, FramewireClient, type Frame, type ConnectOptions, type Reconne
 export type { ClientStats, LatencySummary } from './client/stats.js';
 export { startServer, type RunningServer, type ExtraTransport } from './server/server.js';
 export { httpTransport, type HttpTransportOptions } from './server/http/http-transport.js';
-export { DEFAULT_SERVER_CONFIG, type ServerConfig } from './server/config.js';
+export { DEFAULT_SERVER_CONFIG, resolveServerConfig, type ServerConfig, type ServerOptions } from './server/config.js';
 export { DEFAULT_AUTH_LIMITS, type AuthLimits } from './server/auth-limiter.js';
 export { generateToken } from './server/token.js';
 export { FramewireError, ERROR_CODES, type ErrorCode, isFramewireError } from './errors.js';

@@ -54,6 +54,16 @@ export function intFlag(value: string | boolean | undefined, name: string, lo: n
   return n;
 }
 
+/** A whole number, or undefined when the flag is absent; its range is checked where it is used (e.g. resolveServerConfig). */
+export function wholeFlag(value: string | boolean | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isInteger(n)) {
+    throw new FramewireError('E_BAD_PARAMS', `--${name} must be a whole number (got ${JSON.stringify(value)})`);
+  }
+  return n;
+}
+
 export function numberFlag(value: string | boolean | undefined, name: string, lo: number, hi: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);

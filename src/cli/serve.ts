@@ -1,21 +1,18 @@
 /**
- * `framewire serve`: validate flags once into a frozen ServerConfig, start the source, the TCP port and
+ * `framewire serve`: flags into options, validated once into a frozen ServerConfig (resolveServerConfig), start the source, the TCP port and
  * (unless --http-port 0) the HTTP port, print where to watch, and shut down cleanly on SIGINT/SIGTERM.
  */
 import os from 'node:os';
 import { FramewireError } from '../errors.js';
 import { stderrLogger } from '../log.js';
-import { LIMITS } from '../protocol/constants.js';
-import { DEFAULT_SERVER_CONFIG, type ServerConfig } from '../server/config.js';
+import { DEFAULT_SERVER_CONFIG, resolveServerConfig, type ServerConfig } from '../server/config.js';
 import { httpTransport } from '../server/http/http-transport.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { createSource, parseSourceSpec } from '../sources/spec.js';
 import { loadTlsMaterial, selfSignedTlsMaterial, type TlsMaterial } from '../server/tls-material.js';
-import { intFlag, parseFlags, stringFlag, type FlagTable } from './args.js';
+import { intFlag, parseFlags, stringFlag, wholeFlag, type FlagTable } from './args.js';
 import { encoderDescription } from '../pipeline/encoder.js';
 import { recordHub } from '../recording/server-recorder.js';
-import { isLoopback } from '../server/address-key.js';
-import { normaliseOrigin } from '../server/http/host-origin.js';
 import { chooseServeToken, type ServeToken } from './token-choice.js';
 
 export const SERVE_USAGE = `framewire serve [options]
@@ -135,69 +132,49 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       : values['tls-self-signed']
         ? { kind: 'self-signed' }
         : null;
-  const d = DEFAULT_SERVER_CONFIG;
-  const source = stringFlag(values.source) ?? d.source;
-  parseSourceSpec(source); // fail early with a clear message
-  const host = stringFlag(values.host) ?? d.host;
+  const host = stringFlag(values.host) ?? DEFAULT_SERVER_CONFIG.host;
   const token = chooseServeToken(
-    {
-      token: stringFlag(values.token),
-      tokenFile: stringFlag(values['token-file']),
-      noToken: values['no-token'] === true,
-      allowWeak: values['allow-weak-token'] === true,
-    },
+    { token: stringFlag(values.token), tokenFile: stringFlag(values['token-file']), noToken: values['no-token'] === true },
     env,
     host,
   );
-  const allowOrigins = listFlag(values['allow-origin']).map((v) => {
-    const o = normaliseOrigin(v);
-    if (o === null) throw new FramewireError('E_BAD_PARAMS', `--allow-origin ${JSON.stringify(v)}: expected an origin such as https://dash.example.org, or *`);
-    return o;
-  });
-  const hostnames = listFlag(values.hostname).map((v) => {
-    const n = v.toLowerCase().replace(/\.$/, '');
-    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(n)) {
-      throw new FramewireError('E_BAD_PARAMS', `--hostname ${JSON.stringify(v)}: expected a host name such as camera.example.org`);
-    }
-    return n;
-  });
-  // The machine's own name (and its mDNS form) is not a name an outside page can point at this server.
-  const own = os.hostname().toLowerCase();
-  if (own) hostnames.push(own, `${own}.local`);
-  const httpPort = intFlag(values['http-port'], 'http-port', 0, 65535, d.httpPort);
-  const maxClients = intFlag(values['max-clients'], 'max-clients', 1, 100_000, d.maxClients);
-  const config: ServerConfig = Object.freeze({
-    source,
+  const httpPort = wholeFlag(values['http-port'], 'http-port');
+  const budget = wholeFlag(values['encode-budget'], 'encode-budget');
+  // Flags become options; their ranges and every other rule are the configuration's (resolveServerConfig).
+  const config = resolveServerConfig({
+    source: stringFlag(values.source),
     loop: values['no-loop'] !== true,
     passthrough: !values['no-passthrough'],
     host,
-    port: intFlag(values.port, 'port', 0, 65535, d.port),
+    port: wholeFlag(values.port, 'port'),
+    // On the command line 0 turns HTTP off; in a configuration it picks a free port and null turns it off.
     httpPort: httpPort === 0 ? null : httpPort,
-    defaults: Object.freeze({
-      width: intFlag(values.width, 'width', LIMITS.minWidth, LIMITS.maxWidth, d.defaults.width),
-      height: intFlag(values.height, 'height', LIMITS.minHeight, LIMITS.maxHeight, d.defaults.height),
-      fps: intFlag(values.fps, 'fps', LIMITS.minFps, LIMITS.maxFps, d.defaults.fps),
-      quality: intFlag(values.quality, 'quality', LIMITS.minQuality, LIMITS.maxQuality, d.defaults.quality),
-    }),
-    bounds: Object.freeze({
-      maxWidth: intFlag(values['max-width'], 'max-width', LIMITS.minWidth, LIMITS.maxWidth, d.bounds.maxWidth),
-      maxHeight: intFlag(values['max-height'], 'max-height', LIMITS.minHeight, LIMITS.maxHeight, d.bounds.maxHeight),
-      maxFps: intFlag(values['max-fps'], 'max-fps', LIMITS.minFps, LIMITS.maxFps, d.bounds.maxFps),
-    }),
-    maxProfiles: intFlag(values['max-profiles'], 'max-profiles', 1, 256, d.maxProfiles),
-    encodeBudget: intFlag(values['encode-budget'], 'encode-budget', 1, 1_000_000, d.encodeBudget / 1e6) * 1e6,
+    defaults: {
+      width: wholeFlag(values.width, 'width'),
+      height: wholeFlag(values.height, 'height'),
+      fps: wholeFlag(values.fps, 'fps'),
+      quality: wholeFlag(values.quality, 'quality'),
+    },
+    bounds: {
+      maxWidth: wholeFlag(values['max-width'], 'max-width'),
+      maxHeight: wholeFlag(values['max-height'], 'max-height'),
+      maxFps: wholeFlag(values['max-fps'], 'max-fps'),
+    },
+    maxProfiles: wholeFlag(values['max-profiles'], 'max-profiles'),
+    encodeBudget: budget === undefined ? undefined : budget * 1e6,
     allowUpscale: values['allow-upscale'] === true,
-    maxClients,
-    maxClientsPerAddress: intFlag(values['max-clients-per-address'], 'max-clients-per-address', 1, 100_000, Math.min(maxClients, d.maxClientsPerAddress)),
+    maxClients: wholeFlag(values['max-clients'], 'max-clients'),
+    maxClientsPerAddress: wholeFlag(values['max-clients-per-address'], 'max-clients-per-address'),
     token: token.token,
+    allowWeakToken: values['allow-weak-token'] === true,
     trustProxy: values['trust-proxy'] === true,
-    hostnames: Object.freeze([...new Set(hostnames)]),
-    allowOrigins: Object.freeze(allowOrigins),
+    hostnames: listFlag(values.hostname),
+    allowOrigins: listFlag(values['allow-origin']),
     allowSeedClients: values['allow-seed-clients'] === true,
-    handshakeTimeoutMs: intFlag(values['handshake-timeout'], 'handshake-timeout', 100, 600_000, d.handshakeTimeoutMs),
-    idleTimeoutMs: intFlag(values['idle-timeout'], 'idle-timeout', 1000, 86_400_000, d.idleTimeoutMs),
-    maxClientMessageBytes: intFlag(values['max-message'], 'max-message', 64, 1 << 20, d.maxClientMessageBytes),
-    window: intFlag(values.window, 'window', 1, 16, d.window),
+    handshakeTimeoutMs: wholeFlag(values['handshake-timeout'], 'handshake-timeout'),
+    idleTimeoutMs: wholeFlag(values['idle-timeout'], 'idle-timeout'),
+    maxClientMessageBytes: wholeFlag(values['max-message'], 'max-message'),
+    window: wholeFlag(values.window, 'window'),
     log: stderrLogger(values.quiet === true),
   });
   const recordDir = stringFlag(values.record);
@@ -282,9 +259,6 @@ export async function runServe(argv: string[]): Promise<number> {
     return 0;
   }
   const { config, tls: tlsChoice, record, token } = parsed;
-  if (config.trustProxy && !isLoopback(config.host) && config.host !== 'localhost') {
-    config.log.warn(`--trust-proxy on ${config.host}: a client that reaches this port directly can claim any address in X-Forwarded-For; listen on loopback behind the proxy`);
-  }
   const tls = await tlsMaterial(tlsChoice, config.host);
   const spec = parseSourceSpec(config.source);
   const source = createSource(spec, config.defaults, { loop: config.loop });

@@ -5,9 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { FramewireError } from '../errors.js';
-import { MAX_TOKEN_BYTES } from '../protocol/constants.js';
 import { isLoopback } from '../server/address-key.js';
-import { generateToken, MIN_TOKEN_LENGTH, weakTokenReason } from '../server/token.js';
+import { generateToken, weakTokenReason } from '../server/token.js';
 
 /** The first line of a file, without surrounding white space (so `echo T > file` works). */
 export function readTokenFile(path: string): string {
@@ -29,7 +28,7 @@ export interface ServeToken {
   kind: 'given' | 'generated' | 'local' | 'disabled';
   /** Came from --token (visible in ps). */
   onCommandLine: boolean;
-  /** Why the token is weak (accepted with --allow-weak-token), or null. */
+  /** Why the token is weak (refused by resolveServerConfig unless --allow-weak-token), or null. */
   weak: string | null;
 }
 
@@ -37,7 +36,6 @@ export interface TokenFlags {
   token?: string | undefined;
   tokenFile?: string | undefined;
   noToken: boolean;
-  allowWeak: boolean;
 }
 
 export function chooseServeToken(flags: TokenFlags, env: NodeJS.ProcessEnv, host: string): ServeToken {
@@ -52,14 +50,6 @@ export function chooseServeToken(flags: TokenFlags, env: NodeJS.ProcessEnv, host
     if (isLoopback(host) || host === 'localhost') return { token: null, kind: 'local', onCommandLine: false, weak: null };
     return { token: generateToken(), kind: 'generated', onCommandLine: false, weak: null };
   }
-  if (Buffer.byteLength(given) > MAX_TOKEN_BYTES) throw new FramewireError('E_BAD_PARAMS', `the token must be at most ${MAX_TOKEN_BYTES} bytes`);
-  const weak = weakTokenReason(given);
-  if (weak && !flags.allowWeak) {
-    throw new FramewireError(
-      'E_BAD_PARAMS',
-      `the token is too weak to stand up to guessing: ${weak} (for example: openssl rand -base64 18). ` +
-        `--allow-weak-token accepts it anyway; at least ${MIN_TOKEN_LENGTH} characters is the rule of thumb.`,
-    );
-  }
-  return { token: given, kind: 'given', onCommandLine: flags.token !== undefined, weak };
+  // Its length and strength are the configuration's to judge (resolveServerConfig), as for any server.
+  return { token: given, kind: 'given', onCommandLine: flags.token !== undefined, weak: weakTokenReason(given) };
 }

@@ -1,36 +1,29 @@
-import { Codec } from '../protocol/constants.js';
-import { encodeFrameHeader } from '../protocol/encode.js';
-import { encodeSeedFrameHeader } from '../protocol/seed.js';
 import type { Profile } from './profile.js';
 
-/**
- * One encoded frame of one profile, shared by every client on that profile.
- * Each transport's complete wire form (header + payload, and the trailer for MJPEG) is built lazily, once,
- * and reused for every client: the hot path (one frame to N clients) is one write() of the same buffer per
- * client. Joining costs one payload copy per frame and transport; writing header and payload separately
- * (cork + two writes) costs more on every client (measured: writev was 61 % of the event loop at 400 clients).
- */
-const CRLF = Uint8Array.of(0x0d, 0x0a);
+/** What the payload is coded as. JPEG today; H.264 will add its own (and frames that are not keyframes). */
+export type MediaCodec = 'jpeg';
 
-function join(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = Buffer.allocUnsafe(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+/**
+ * How one transport puts a frame on its wire (framewire/1 FRAME, the tutorial's header, an MJPEG part).
+ * Defined once per transport, as a module-level constant: the frame caches what build() returns under it.
+ */
+export interface WireFormat {
+  readonly name: string;
+  build(frame: EncodedFrame): Uint8Array;
 }
 
+/**
+ * One encoded frame of one profile, shared by every viewer on that profile: the payload and the facts about
+ * it, nothing of any wire. Each transport's wire form is built on first use and cached here, so the hot
+ * path (one frame to N viewers) is one write() of the same buffer per viewer. Joining header and payload
+ * costs one payload copy per frame and transport; writing them separately (cork + two writes) costs more on
+ * every viewer (measured: writev was 61 % of the event loop at 400 clients).
+ */
 export class EncodedFrame {
-  private fwHeader: Uint8Array | null = null;
-  private seedHeader: Uint8Array | null = null;
-  private mjpegHeader: Uint8Array | null = null;
-  private fwMessage: Uint8Array | null = null;
-  private seedMessage: Uint8Array | null = null;
-  private mjpegMessage: Uint8Array | null = null;
+  readonly codec: MediaCodec = 'jpeg';
+  /** Decodable on its own. Always true for JPEG; the seam where a drop policy for H.264 looks. */
+  readonly keyframe = true;
+  private readonly wires = new Map<WireFormat, Uint8Array>();
 
   constructor(
     readonly seq: number,
@@ -39,6 +32,8 @@ export class EncodedFrame {
     readonly payload: Buffer,
     /** When the encode finished, µs since the epoch (server clock). */
     readonly encodedUs: number,
+    /** The no-signal picture, shown while the source is lost (pipeline/no-signal.ts), not a captured frame. */
+    readonly standIn = false,
   ) {}
 
   get width(): number {
@@ -48,39 +43,13 @@ export class EncodedFrame {
     return this.profile.height;
   }
 
-  /** envelope + frame fields of framewire/1 (docs/protocol.md §3). */
-  framewireHeader(): Uint8Array {
-    return (this.fwHeader ??= encodeFrameHeader(
-      { seq: this.seq, captureUs: this.captureUs, width: this.width, height: this.height, codec: Codec.JPEG },
-      this.payload.length,
-    ));
-  }
-
-  /** The whole framewire/1 FRAME message in one buffer (TCP, TLS and WebSocket). */
-  framewireMessage(): Uint8Array {
-    return (this.fwMessage ??= join(this.framewireHeader(), this.payload));
-  }
-
-  /** Header + JPEG in the tutorial's format, in one buffer. */
-  tutorialMessage(): Uint8Array {
-    return (this.seedMessage ??= join(this.tutorialHeader(), this.payload));
-  }
-
-  /** One multipart part: part header, JPEG, CRLF. */
-  mjpegPart(boundary: string): Uint8Array {
-    return (this.mjpegMessage ??= join(this.mjpegPartHeader(boundary), this.payload, CRLF));
-  }
-
-  /** The tutorial's 8-byte little-endian header (docs/protocol.md §6). */
-  tutorialHeader(): Uint8Array {
-    return (this.seedHeader ??= encodeSeedFrameHeader(this.payload.length, this.width, this.height));
-  }
-
-  /** The multipart part header for MJPEG over HTTP, boundary included. */
-  mjpegPartHeader(boundary: string): Uint8Array {
-    return (this.mjpegHeader ??= Buffer.from(
-      `--${boundary}\r\nContent-Type: image/jpeg\r\nContent-Length: ${this.payload.length}\r\nX-Timestamp-Us: ${this.captureUs}\r\n\r\n`,
-      'latin1',
-    ));
+  /** This frame in `format`'s wire form: built once, then the same buffer for every viewer. */
+  wire(format: WireFormat): Uint8Array {
+    let bytes = this.wires.get(format);
+    if (bytes === undefined) {
+      bytes = format.build(this);
+      this.wires.set(format, bytes);
+    }
+    return bytes;
   }
 }

@@ -6,13 +6,16 @@
  * Pacing: each subscriber has its own rate; a source frame is encoded for a profile only if at least one of
  * its subscribers is due, and delivered only to those that are due.
  * Newest frame wins twice: a profile whose previous encode is still running skips the new frame
- * (counted), and each transport keeps at most one frame waiting per client (see server/newest-frame-slot.ts).
+ * (counted), and each viewer keeps at most one frame waiting (see server/newest-frame-slot.ts).
+ * While the source is lost, subscribers that cannot be told so in words get the no-signal picture of their
+ * profile instead, once a second (no-signal.ts).
  */
 import { nowUs } from '../clock.js';
 import type { RawFrame, Source, SourceEvent } from '../sources/source.js';
 import { redactText } from '../sources/redact.js';
 import { encodeForProfile } from './encoder.js';
 import { EncodedFrame } from './encoded-frame.js';
+import { NoSignalPictures } from './no-signal.js';
 import { profileKey, type Profile } from './profile.js';
 import { FramewireError, toFramewireError } from '../errors.js';
 
@@ -21,6 +24,8 @@ export interface Subscriber {
   deliver(frame: EncodedFrame): void;
   /** Source lost/resumed, so a client can be told instead of left in silence. */
   sourceEvent(event: SourceEvent): void;
+  /** Deliver the no-signal picture while the source is lost (a viewer with no way to show a status text). */
+  readonly standIn?: boolean;
 }
 
 export interface Subscription {
@@ -89,6 +94,11 @@ interface ProfileState {
 const MAX_ENCODES_IN_FLIGHT = 2;
 /** One-off snapshot encodes (sizes no client streams) running at once. */
 const MAX_SNAPSHOT_ENCODES = 2;
+/**
+ * The no-signal picture is sent again this often while the source is lost: players keep showing it, and
+ * readers that time out a silent stream (ffmpeg, OpenCV) stay connected until the source is back.
+ */
+export const STAND_IN_INTERVAL_MS = 1000;
 
 export class FrameHub {
   private readonly profiles = new Map<string, ProfileState>();
@@ -98,6 +108,9 @@ export class FrameHub {
   private latestRaw: RawFrame | null = null;
   private releaseLatestRaw: (() => void) | undefined;
   private readonly snapshots = new Map<string, Promise<EncodedFrame>>();
+  private readonly noSignal = new NoSignalPictures();
+  /** Runs while the source is lost: the no-signal picture for subscribers that want it. */
+  private standInTimer: NodeJS.Timeout | null = null;
   captured = 0;
   lastSourceEvent: SourceEvent | null = null;
 
@@ -126,6 +139,7 @@ export class FrameHub {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopStandIn();
     await this.source.stop();
     this.releaseLatestRaw?.();
     this.latestRaw = null;
@@ -376,5 +390,41 @@ export class FrameHub {
     for (const o of this.observers) o.sourceEvent?.(e);
     if (e.kind === 'log') return;
     for (const p of this.profiles.values()) for (const s of p.subs) s.subscriber.sourceEvent(e);
+    if (e.kind === 'lost') this.startStandIn();
+    else this.stopStandIn();
+  }
+
+  private startStandIn(): void {
+    if (this.standInTimer || this.stopped) return;
+    const tick = (): void => {
+      for (const p of this.profiles.values()) void this.deliverStandIn(p);
+    };
+    this.standInTimer = setInterval(tick, STAND_IN_INTERVAL_MS);
+    this.standInTimer.unref();
+    tick();
+  }
+
+  private stopStandIn(): void {
+    if (this.standInTimer) clearInterval(this.standInTimer);
+    this.standInTimer = null;
+    this.noSignal.clear();
+  }
+
+  /** One no-signal frame per profile and tick, shared by its subscribers like any frame. */
+  private async deliverStandIn(p: ProfileState): Promise<void> {
+    if (![...p.subs].some((s) => s.subscriber.standIn)) return;
+    let payload: Buffer;
+    try {
+      payload = await this.noSignal.jpeg(p.profile);
+    } catch (e) {
+      const err = toFramewireError(e, 'E_SOURCE');
+      for (const o of this.observers) o.encodeFailed?.(err);
+      return;
+    }
+    // The source may have come back while the picture was being encoded.
+    if (this.standInTimer === null) return;
+    const now = nowUs();
+    const ef = new EncodedFrame(this.latestRaw?.seq ?? 0, now, p.profile, payload, now, true);
+    for (const s of p.subs) if (s.subscriber.standIn) s.subscriber.deliver(ef);
   }
 }

@@ -1,7 +1,12 @@
-/** Server-side recording (`serve --record DIR`): one more subscriber of the hub, at the default profile. */
+/**
+ * Server-side recording (`serve --record DIR`): the server's own viewer (server/viewer.ts) at the default
+ * profile, whose wire is a file. While the source is lost it records the no-signal picture once a second,
+ * so a gap in the recording shows as one.
+ */
 import type { Logger } from '../log.js';
-import type { FrameHub, Subscription } from '../pipeline/frame-hub.js';
+import type { FrameHub } from '../pipeline/frame-hub.js';
 import type { Profile } from '../pipeline/profile.js';
+import { Viewer } from '../server/viewer.js';
 import { MjpegRecorder } from './mjpeg-recorder.js';
 
 export interface ServerRecording {
@@ -12,7 +17,7 @@ export interface ServerRecording {
 }
 
 export function recordHub(hub: FrameHub, profile: Profile, fps: number, dir: string, segmentSeconds: number, log: Logger): ServerRecording {
-  let sub: Subscription | null = null;
+  let viewer: Viewer | null = null;
   let failed = false;
   const recorder = new MjpegRecorder({
     path: dir,
@@ -21,26 +26,29 @@ export function recordHub(hub: FrameHub, profile: Profile, fps: number, dir: str
       log.error(`${e.code}: ${e.message}; recording stopped, streaming to viewers goes on`);
       // Nobody else may want this profile: stop encoding it for a recorder that writes nothing.
       failed = true;
-      sub?.cancel();
-      sub = null;
+      viewer?.close();
     },
   });
   // The recorder can fail in its constructor (an unwritable directory): then never subscribe.
   if (!failed) {
-    sub = hub.subscribe(profile, fps, {
-      deliver: (f) => recorder.write(f.payload),
-      sourceEvent: () => {},
+    viewer = Viewer.own(hub, log, 'recording', { ...profile, fps }, {
+      // The recorder skips frames itself (counted) while the disk is behind: it never holds a write.
+      ready: () => true,
+      write: (f, done) => {
+        recorder.write(f.payload);
+        done();
+      },
+      end: () => {},
     });
     log.info(`recording ${profile.width}x${profile.height}@${fps} to ${dir} in ${segmentSeconds} s segments`);
   }
   return {
     recorder,
     get subscribed() {
-      return sub !== null;
+      return viewer !== null && !viewer.isClosed;
     },
     stop: async () => {
-      sub?.cancel();
-      sub = null;
+      viewer?.close();
       await recorder.close();
     },
   };

@@ -1,9 +1,19 @@
+/**
+ * The server's configuration, and the one way to make one: resolveServerConfig() turns options (parsed from
+ * the command line by `serve`, given to startServer() by a program, or read from a file one day) into a
+ * validated, frozen ServerConfig, with the same rules and the same messages whoever asks.
+ */
+import net from 'node:net';
 import os from 'node:os';
-import { LIMITS } from '../protocol/constants.js';
+import { FramewireError } from '../errors.js';
+import { stderrLogger, type Logger } from '../log.js';
+import { LIMITS, MAX_TOKEN_BYTES } from '../protocol/constants.js';
 import type { StreamParams } from '../protocol/messages.js';
-import type { Logger } from '../log.js';
+import { parseSourceSpec } from '../sources/spec.js';
+import { normaliseOrigin } from './http/host-origin.js';
+import { MIN_TOKEN_LENGTH, weakTokenReason } from './token.js';
 
-/** Validated once at the edge (CLI flags or startServer options), frozen, and trusted inside. */
+/** Validated once at the edge (resolveServerConfig), frozen, and trusted inside. */
 export interface ServerConfig {
   /** Source spec, e.g. "testpattern", "camera", "file:clip.mp4" (docs/sources.md). */
   readonly source: string;
@@ -33,9 +43,14 @@ export interface ServerConfig {
   readonly maxClientsPerAddress: number;
   /** Shared secret required in the hello (and on HTTP); null: no authentication. */
   readonly token: string | null;
+  /** Accept a token that could be guessed (under 16 characters, or under 8 different ones). */
+  readonly allowWeakToken: boolean;
   /** HTTP: take the client's address from X-Forwarded-For (set by a reverse proxy in front). */
   readonly trustProxy: boolean;
-  /** HTTP: host names accepted in the Host header besides IP literals and localhost (DNS rebinding guard). */
+  /**
+   * HTTP: host names accepted in the Host header besides IP literals and localhost (DNS rebinding guard),
+   * lower-case; the machine's own name (and NAME.local) is always among them.
+   */
   readonly hostnames: readonly string[];
   /** Origins (scheme://host[:port], or "*") whose pages may open the WebSocket besides the server's own. */
   readonly allowOrigins: readonly string[];
@@ -51,6 +66,12 @@ export interface ServerConfig {
   readonly window: number;
   readonly log: Logger;
 }
+
+/** What a configuration may say: any part of a ServerConfig; what it leaves out is the default. */
+export type ServerOptions = Partial<Omit<ServerConfig, 'defaults' | 'bounds'>> & {
+  readonly defaults?: Partial<StreamParams>;
+  readonly bounds?: Partial<ServerConfig['bounds']>;
+};
 
 /**
  * Default encode budget per core, in pixels per second. Measured on the reference 2-core machine: one core
@@ -77,6 +98,7 @@ export const DEFAULT_SERVER_CONFIG = {
   // one address alone can then hold at most 2 % of --max-clients.
   maxClientsPerAddress: 20,
   token: null,
+  allowWeakToken: false,
   trustProxy: false,
   hostnames: [],
   allowOrigins: [],
@@ -86,3 +108,159 @@ export const DEFAULT_SERVER_CONFIG = {
   maxClientMessageBytes: 4096,
   window: 2,
 } as const satisfies Omit<ServerConfig, 'log'>;
+
+/** The range of each number a configuration holds, and the flag that sets it. */
+export const CONFIG_RANGES = {
+  port: { flag: 'port', min: 0, max: 65535 },
+  httpPort: { flag: 'http-port', min: 0, max: 65535 },
+  width: { flag: 'width', min: LIMITS.minWidth, max: LIMITS.maxWidth },
+  height: { flag: 'height', min: LIMITS.minHeight, max: LIMITS.maxHeight },
+  fps: { flag: 'fps', min: LIMITS.minFps, max: LIMITS.maxFps },
+  quality: { flag: 'quality', min: LIMITS.minQuality, max: LIMITS.maxQuality },
+  maxWidth: { flag: 'max-width', min: LIMITS.minWidth, max: LIMITS.maxWidth },
+  maxHeight: { flag: 'max-height', min: LIMITS.minHeight, max: LIMITS.maxHeight },
+  maxFps: { flag: 'max-fps', min: LIMITS.minFps, max: LIMITS.maxFps },
+  maxProfiles: { flag: 'max-profiles', min: 1, max: 256 },
+  // Pixels per second; the flag says megapixels.
+  encodeBudget: { flag: 'encode-budget', min: 1e6, max: 1e12 },
+  maxClients: { flag: 'max-clients', min: 1, max: 100_000 },
+  maxClientsPerAddress: { flag: 'max-clients-per-address', min: 1, max: 100_000 },
+  handshakeTimeoutMs: { flag: 'handshake-timeout', min: 100, max: 600_000 },
+  idleTimeoutMs: { flag: 'idle-timeout', min: 1000, max: 86_400_000 },
+  maxClientMessageBytes: { flag: 'max-message', min: 64, max: 1 << 20 },
+  // The wire's u16 (docs/protocol.md §3.3). A window beyond a few frames leaves only the socket buffers to
+  // bound latency; it costs the server no memory (one write is pending per client whatever the window).
+  window: { flag: 'window', min: 1, max: 65535 },
+} as const;
+
+type RangeName = keyof typeof CONFIG_RANGES;
+
+function bad(text: string): FramewireError {
+  return new FramewireError('E_BAD_PARAMS', text);
+}
+
+function shown(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v.slice(0, 100)) : String(v);
+}
+
+function whole(name: RangeName, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  const { flag, min, max } = CONFIG_RANGES[name];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    if (name === 'encodeBudget') {
+      throw bad(`encodeBudget must be from ${min} to ${max} pixels a second (--encode-budget ${min / 1e6} to ${max / 1e6} megapixels; got ${shown(value)})`);
+    }
+    throw bad(`${name} (--${flag}) must be a whole number from ${min} to ${max} (got ${shown(value)})`);
+  }
+  return value;
+}
+
+function bool(name: keyof ServerConfig, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw bad(`${name} must be true or false (got ${shown(value)})`);
+  return value;
+}
+
+function list(name: keyof ServerConfig, value: unknown): readonly unknown[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw bad(`${name} must be a list (got ${shown(value)})`);
+  return value;
+}
+
+const HOST_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+
+function hostName(v: unknown): string | null {
+  if (typeof v !== 'string' || v.length > 253) return null;
+  const n = v.toLowerCase().replace(/\.$/, '');
+  return HOST_NAME.test(n) ? n : null;
+}
+
+function listenHost(v: unknown): string {
+  if (v === undefined) return DEFAULT_SERVER_CONFIG.host;
+  if (typeof v === 'string' && (net.isIP(v) !== 0 || hostName(v) !== null)) return v;
+  throw bad(`host (--host) must be an IP address or a host name (got ${shown(v)})`);
+}
+
+function checkedToken(v: unknown, allowWeak: boolean): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string' || v === '') throw bad('the token must be a non-empty string (or null for none)');
+  if (Buffer.byteLength(v) > MAX_TOKEN_BYTES) throw bad(`the token must be at most ${MAX_TOKEN_BYTES} bytes`);
+  const weak = weakTokenReason(v);
+  if (weak && !allowWeak) {
+    throw bad(
+      `the token is too weak to stand up to guessing: ${weak} (for example: openssl rand -base64 18). ` +
+        `--allow-weak-token (allowWeakToken) accepts it anyway; at least ${MIN_TOKEN_LENGTH} characters is the rule of thumb.`,
+    );
+  }
+  return v;
+}
+
+function isLogger(v: unknown): v is Logger {
+  const l = v as Partial<Logger> | null;
+  return typeof l === 'object' && l !== null && typeof l.info === 'function' && typeof l.warn === 'function' && typeof l.error === 'function';
+}
+
+/**
+ * Options in, a validated and frozen ServerConfig out; a value out of its range, a weak token (unless
+ * allowWeakToken), a malformed host, host name or origin is E_BAD_PARAMS naming it and its flag. Resolving
+ * a resolved configuration gives the same configuration.
+ */
+export function resolveServerConfig(options: ServerOptions = {}): ServerConfig {
+  const o = options;
+  const d = DEFAULT_SERVER_CONFIG;
+  const source = o.source ?? d.source;
+  if (typeof source !== 'string') throw bad(`source (--source) must be a string (got ${shown(source)})`);
+  parseSourceSpec(source);
+  const maxClients = whole('maxClients', o.maxClients, d.maxClients);
+  const allowWeakToken = bool('allowWeakToken', o.allowWeakToken, d.allowWeakToken);
+  const hostnames = list('hostnames', o.hostnames).map((v) => {
+    const n = hostName(v);
+    if (n === null) throw bad(`--hostname ${shown(v)}: expected a host name such as camera.example.org`);
+    return n;
+  });
+  // The machine's own name (and its mDNS form) is not a name an outside page can point at this server.
+  const own = os.hostname().toLowerCase();
+  if (own) hostnames.push(own, `${own}.local`);
+  const allowOrigins = list('allowOrigins', o.allowOrigins).map((v) => {
+    const origin = typeof v === 'string' ? normaliseOrigin(v) : null;
+    if (origin === null) throw bad(`--allow-origin ${shown(v)}: expected an origin such as https://dash.example.org, or *`);
+    return origin;
+  });
+  const log = o.log ?? stderrLogger();
+  if (!isLogger(log)) throw bad('log must have info, warn and error functions');
+  return Object.freeze({
+    source,
+    loop: bool('loop', o.loop, d.loop),
+    passthrough: bool('passthrough', o.passthrough, d.passthrough),
+    host: listenHost(o.host),
+    port: whole('port', o.port, d.port),
+    httpPort: o.httpPort === null ? null : whole('httpPort', o.httpPort, d.httpPort),
+    defaults: Object.freeze({
+      width: whole('width', o.defaults?.width, d.defaults.width),
+      height: whole('height', o.defaults?.height, d.defaults.height),
+      fps: whole('fps', o.defaults?.fps, d.defaults.fps),
+      quality: whole('quality', o.defaults?.quality, d.defaults.quality),
+    }),
+    bounds: Object.freeze({
+      maxWidth: whole('maxWidth', o.bounds?.maxWidth, d.bounds.maxWidth),
+      maxHeight: whole('maxHeight', o.bounds?.maxHeight, d.bounds.maxHeight),
+      maxFps: whole('maxFps', o.bounds?.maxFps, d.bounds.maxFps),
+    }),
+    maxProfiles: whole('maxProfiles', o.maxProfiles, d.maxProfiles),
+    encodeBudget: whole('encodeBudget', o.encodeBudget, d.encodeBudget),
+    allowUpscale: bool('allowUpscale', o.allowUpscale, d.allowUpscale),
+    maxClients,
+    maxClientsPerAddress: whole('maxClientsPerAddress', o.maxClientsPerAddress, Math.min(maxClients, d.maxClientsPerAddress)),
+    token: checkedToken(o.token, allowWeakToken),
+    allowWeakToken,
+    trustProxy: bool('trustProxy', o.trustProxy, d.trustProxy),
+    hostnames: Object.freeze([...new Set(hostnames)]),
+    allowOrigins: Object.freeze([...new Set(allowOrigins)]),
+    allowSeedClients: bool('allowSeedClients', o.allowSeedClients, d.allowSeedClients),
+    handshakeTimeoutMs: whole('handshakeTimeoutMs', o.handshakeTimeoutMs, d.handshakeTimeoutMs),
+    idleTimeoutMs: whole('idleTimeoutMs', o.idleTimeoutMs, d.idleTimeoutMs),
+    maxClientMessageBytes: whole('maxClientMessageBytes', o.maxClientMessageBytes, d.maxClientMessageBytes),
+    window: whole('window', o.window, d.window),
+    log,
+  });
+}

@@ -1,16 +1,44 @@
-import type { EncodedFrame } from '../pipeline/encoded-frame.js';
+import type { EncodedFrame, MediaCodec } from '../pipeline/encoded-frame.js';
 
 export interface FrameSink {
   /** Transport-specific readiness on top of "no write pending" (open socket, ack window). */
   ready(): boolean;
   /** Write one frame; call done() once its bytes are handed to the OS. */
-  send(frame: EncodedFrame, done: () => void): void;
+  write(frame: EncodedFrame, done: () => void): void;
 }
 
 /**
- * Where a frame gets dropped for a slow client: at most one frame waits per client. While a write is
- * pending, a newer frame replaces the waiting one (the older is counted as dropped), so a slow or stalled
- * client costs one frame of memory and never delays anyone else. Every transport uses this one slot.
+ * What waits when a frame arrives for a viewer that cannot take it yet: the codec's rule for dropping.
+ * JPEG: every frame stands alone, so the newer one replaces the waiting one. H.264 (not yet served) will
+ * need another: a frame that predicts from a dropped one cannot be shown, so once one is dropped the viewer
+ * skips to the next keyframe (EncodedFrame.keyframe). A policy may keep state; each viewer has its own.
+ */
+export interface SlotPolicy {
+  /**
+   * `frame` arrives while `waiting` (or nothing) waits; `canSend`: the wire is free. Returns the one frame
+   * to write now or to keep waiting, or null for none; whichever of the two it does not return is dropped.
+   */
+  offer(waiting: EncodedFrame | null, frame: EncodedFrame, canSend: boolean): EncodedFrame | null;
+}
+
+/** JPEG: the newest frame wins. */
+export const replaceWaiting: SlotPolicy = {
+  offer: (_waiting, frame) => frame,
+};
+
+/** The drop rule for a codec: where H.264's skip-to-keyframe policy will be chosen. */
+export function slotPolicyFor(codec: MediaCodec): SlotPolicy {
+  switch (codec) {
+    case 'jpeg':
+      return replaceWaiting;
+  }
+}
+
+/**
+ * Where a frame gets dropped for a slow viewer: at most one frame waits per viewer. While a write is
+ * pending, a newer frame replaces the waiting one (as its codec's SlotPolicy says; the older is counted as
+ * dropped), so a slow or stalled viewer costs one frame of memory and never delays anyone else. Every
+ * viewer of every transport has one (server/viewer.ts).
  */
 export class NewestFrameSlot {
   private waiting: EncodedFrame | null = null;
@@ -24,15 +52,21 @@ export class NewestFrameSlot {
   dropped = 0;
   bytes = 0;
 
-  constructor(private readonly sink: FrameSink) {}
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly policy: SlotPolicy = replaceWaiting,
+  ) {}
 
   offer(frame: EncodedFrame): void {
-    if (this.waiting === null && this.canSend()) {
-      this.push(frame);
-      return;
-    }
-    if (this.waiting !== null) this.dropped++;
-    this.waiting = frame;
+    const waiting = this.waiting;
+    const canSend = waiting === null && this.canSend();
+    const keep = this.policy.offer(waiting, frame, canSend);
+    if (waiting !== null && waiting !== keep) this.dropped++;
+    if (frame !== keep) this.dropped++;
+    this.waiting = null;
+    if (keep === null) return;
+    if (canSend) this.push(keep);
+    else this.waiting = keep;
   }
 
   /** The sink became ready (write finished, ack arrived): send the waiting frame if any. */
@@ -44,12 +78,9 @@ export class NewestFrameSlot {
     }
   }
 
-  /**
-   * True when a write has been pending longer than limitMs: the peer takes no data. Transports whose
-   * clients send nothing to time (tutorial format, MJPEG) close such clients on this.
-   */
-  stalled(limitMs: number, now = Date.now()): boolean {
-    return this.writeStartedMs >= 0 && now - this.writeStartedMs > limitMs;
+  /** True when a write has been pending longer than limitMs: the peer takes no data. */
+  stalled(limitMs: number, now?: number): boolean {
+    return this.writeStartedMs >= 0 && (now ?? Date.now()) - this.writeStartedMs > limitMs;
   }
 
   clear(): void {
@@ -64,6 +95,6 @@ export class NewestFrameSlot {
     this.sent++;
     this.bytes += frame.payload.length;
     this.writeStartedMs = Date.now();
-    this.sink.send(frame, this.onDone);
+    this.sink.write(frame, this.onDone);
   }
 }

@@ -4,20 +4,19 @@
  */
 import { FramewireError } from '../errors.js';
 import { FrameHub } from '../pipeline/frame-hub.js';
-import { grantParams } from '../pipeline/profile.js';
 import type { Source } from '../sources/source.js';
 import { LogThrottle } from '../log-throttle.js';
 import { isLoopback } from './address-key.js';
 import type { AuthLimits } from './auth-limiter.js';
 import { Authenticator } from './authenticator.js';
 import { ClientRegistry } from './client-registry.js';
-import type { ServerConfig } from './config.js';
-import type { ServerContext } from './framewire-session.js';
-import { startTcpTransport, type RunningTransport, type TcpTransportOptions } from './tcp/tcp-transport.js';
+import { resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
+import type { ServerContext } from './context.js';
+import { grantParams } from './grant.js';
+import { startTcpTransport, type TcpTransportOptions } from './tcp/tcp-transport.js';
+import type { ExtraTransport, RunningTransport } from './transport.js';
 
-export interface ExtraTransport {
-  start(ctx: ServerContext): Promise<RunningTransport>;
-}
+export type { ExtraTransport, RunningTransport } from './transport.js';
 
 export interface RunningServer {
   readonly config: ServerConfig;
@@ -32,8 +31,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * Start serving `source`. The configuration is validated as the CLI's is (resolveServerConfig): a bad one
+ * is refused with E_BAD_PARAMS before anything starts.
+ */
 export async function startServer(
-  config: ServerConfig,
+  serverOptions: ServerOptions,
   source: Source,
   options: {
     tcp?: TcpTransportOptions;
@@ -42,6 +45,7 @@ export async function startServer(
     authLimits?: Partial<AuthLimits>;
   } = {},
 ): Promise<RunningServer> {
+  const config = resolveServerConfig(serverOptions);
   const { log } = config;
   const hub = new FrameHub(source, { passthrough: config.passthrough, maxProfiles: config.maxProfiles, encodeBudget: config.encodeBudget });
   const registry = new ClientRegistry(config.maxClients, config.maxClientsPerAddress);
@@ -49,6 +53,9 @@ export async function startServer(
   const ctx: ServerContext = { config, hub, registry, auth };
   if (config.token === null && !isLoopback(config.host) && config.host !== 'localhost') {
     log.warn(`no token: anyone who can reach ${config.host} can watch (docs/security.md)`);
+  }
+  if (config.trustProxy && !isLoopback(config.host) && config.host !== 'localhost') {
+    log.warn(`--trust-proxy on ${config.host}: a client that reaches this port directly can claim any address in X-Forwarded-For; listen on loopback behind the proxy`);
   }
   logSourceEvents(hub, log);
   try {

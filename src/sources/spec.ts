@@ -7,17 +7,11 @@ import { FramewireError } from '../errors.js';
 import type { Source, SourceRequest } from './source.js';
 import { TestPatternSource } from './testpattern.js';
 import { FfmpegSource } from './ffmpeg/ffmpeg-source.js';
-import { resolvePlan } from './ffmpeg/resolve-plan.js';
+import { resolvePlan, type FfmpegSpec } from './ffmpeg/resolve-plan.js';
 import { splitArgs } from './ffmpeg/split-args.js';
 import { redactText } from './redact.js';
 
-export type SourceSpec =
-  | { kind: 'testpattern' }
-  | { kind: 'camera'; device?: string }
-  | { kind: 'file'; path: string }
-  | { kind: 'url'; url: string }
-  | { kind: 'screen'; display?: string }
-  | { kind: 'ffmpeg'; args: string[] };
+export type SourceSpec = { kind: 'testpattern' } | FfmpegSpec;
 
 export type SourceKind = SourceSpec['kind'];
 

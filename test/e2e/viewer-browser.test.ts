@@ -31,6 +31,7 @@ async function startHttp(httpPort: number, token: string | null = null): Promise
     log: silentLogger,
     defaults: { width: 640, height: 360, fps: 30, quality: 80 },
     token,
+    allowWeakToken: true,
   });
   return startServer(config, new TestPatternSource(config.defaults), { extras: [httpTransport()] });
 }

@@ -58,6 +58,7 @@ async function startFramewire(log: Logger, overrides: Partial<ServerConfig> = {}
     httpPort: null,
     defaults: { width: 640, height: 480, fps: 30, quality: QUALITY },
     log,
+    allowWeakToken: true,
     ...overrides,
   });
   return startServer(config, new TestPatternSource(config.defaults));

@@ -3,7 +3,7 @@
  * framewire/1 hello: the token may come as `Authorization: Bearer T` or `?token=T`.
  */
 import type http from 'node:http';
-import type { ServerContext } from '../framewire-session.js';
+import type { ServerContext } from '../context.js';
 
 export type HttpAuthVerdict =
   | { ok: true; /** The request itself proved the token (so a WebSocket hello may leave it empty). */ proven: boolean }

@@ -5,7 +5,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClientProtocol, ClientTotals } from '../client-registry.js';
 import { profileKey } from '../../pipeline/profile.js';
-import type { ServerContext } from '../framewire-session.js';
+import type { ServerContext } from '../context.js';
 
 const PROTOCOLS: readonly ClientProtocol[] = ['framewire', 'tutorial', 'websocket', 'mjpeg'];
 /**

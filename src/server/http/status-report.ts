@@ -1,7 +1,7 @@
 /** The /api/status document: what a dashboard or a curious operator needs, in one GET. */
 import type { ProfileStats } from '../../pipeline/frame-hub.js';
 import type { ClientInfo } from '../client-registry.js';
-import type { ServerContext } from '../framewire-session.js';
+import type { ServerContext } from '../context.js';
 import type { SourceHealth } from './source-health.js';
 
 export interface StatusReport {

@@ -8,9 +8,11 @@ import { FramewireError, toFramewireError } from '../../errors.js';
 import { MessageDecoder } from '../../protocol/decoder.js';
 import { encodeMessage } from '../../protocol/encode.js';
 import { detectProtocol } from '../../protocol/seed.js';
+import type { ServerContext } from '../context.js';
 import { writeFrame } from '../direct-write.js';
-import { FramewireSession, type ServerContext, type SessionTransport } from '../framewire-session.js';
+import { FramewireSession, type SessionTransport } from '../framewire/session.js';
 import { dropLogger, MAX_PENDING_HANDSHAKES, PendingHandshakes, poolConnections } from '../pending-handshakes.js';
+import type { RunningTransport } from '../transport.js';
 import { TutorialSession } from './tutorial-session.js';
 
 export interface TcpTransportOptions {
@@ -18,15 +20,6 @@ export interface TcpTransportOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Shown to HTTP clients that knock on this port. */
   httpUrl?: string | null;
-}
-
-export interface RunningTransport {
-  readonly host: string;
-  readonly port: number;
-  /** Connections accepted that are not (yet) streaming clients: handshakes, HTTP requests. */
-  pendingHandshakes(): number;
-  /** Send every client a goodbye and stop listening; resolves when all sockets are gone. */
-  close(): Promise<void>;
 }
 
 /**
@@ -54,9 +47,9 @@ function tcpSessionTransport(socket: net.Socket, address: string): SessionTransp
     sendMessage: (bytes, done) => {
       socket.write(bytes, () => done());
     },
-    sendFrame: (frame, done) => {
+    sendFrame: (bytes, done) => {
       // One write of a buffer shared by every client of this frame and profile.
-      writeFrame(socket, frame.framewireMessage(), done);
+      writeFrame(socket, bytes, done);
     },
     isOpen: () => !socket.destroyed && socket.writable,
     end: () => {
@@ -113,7 +106,7 @@ export function startTcpTransport(ctx: ServerContext, options: TcpTransportOptio
           },
           onClosed: () => session.onClosed(),
           goodbye: () => session.goodbye(),
-          streaming: () => session.clientRecord !== null,
+          streaming: () => session.streaming,
         };
       } else {
         const session = new TutorialSession(socket, address, ctx);
@@ -121,7 +114,7 @@ export function startTcpTransport(ctx: ServerContext, options: TcpTransportOptio
           onData: (c) => session.onData(c),
           onClosed: () => session.onClosed(),
           goodbye: () => session.goodbye(),
-          streaming: () => session.clientRecord !== null,
+          streaming: () => session.streaming,
         };
       }
       entry = { goodbye: handle.goodbye };

@@ -2,35 +2,34 @@
  * A client speaking the tutorial's own format (docs/protocol.md §6): an 8-byte hello, then frames with
  * the 8-byte little-endian header. Unlike the tutorial's server it captures once, paces by the negotiated
  * rate and uses the server's JPEG quality (the tutorial passed the frame rate as the quality).
+ * The format has no status message: while the source is lost its clients are shown the no-signal picture.
  */
 import type { Socket } from 'node:net';
 import { FramewireError } from '../../errors.js';
-import { decodeSeedHello, SEED_HEADER_SIZE } from '../../protocol/seed.js';
-import { grantParams } from '../../pipeline/profile.js';
-import type { Subscription } from '../../pipeline/frame-hub.js';
-import type { ClientRecord } from '../client-registry.js';
-import type { ServerContext } from '../framewire-session.js';
+import type { EncodedFrame, WireFormat } from '../../pipeline/encoded-frame.js';
+import { decodeSeedHello, encodeSeedFrameHeader, SEED_HEADER_SIZE } from '../../protocol/seed.js';
+import type { ServerContext } from '../context.js';
 import { writeFrame } from '../direct-write.js';
-import { NewestFrameSlot } from '../newest-frame-slot.js';
+import { Viewer } from '../viewer.js';
+
+/** Header + JPEG in the tutorial's format, in one buffer shared by every tutorial client of the frame. */
+export const TUTORIAL_FRAME: WireFormat = {
+  name: 'tutorial frame',
+  build: (f: EncodedFrame) => Buffer.concat([encodeSeedFrameHeader(f.payload.length, f.width, f.height), f.payload]),
+};
 
 export class TutorialSession {
   private hello = Buffer.alloc(0);
-  private sub: Subscription | null = null;
-  private record: ClientRecord | null = null;
+  private viewer: Viewer | null = null;
   private closed = false;
   /** The first bytes looked like a tutorial hello; the rest of it must follow in time too (slow-loris). */
   private handshakeTimer: NodeJS.Timeout | null;
-  private readonly slot: NewestFrameSlot;
 
   constructor(
     private readonly socket: Socket,
     private readonly address: string,
     private readonly ctx: ServerContext,
   ) {
-    this.slot = new NewestFrameSlot({
-      ready: () => !socket.destroyed && socket.writable,
-      send: (f, done) => writeFrame(socket, f.tutorialMessage(), done),
-    });
     this.handshakeTimer = setTimeout(() => {
       ctx.config.log.info(`E_TIMEOUT: tutorial client ${address} sent ${this.hello.length} of 8 hello bytes within ${ctx.config.handshakeTimeoutMs} ms`);
       this.end();
@@ -39,37 +38,29 @@ export class TutorialSession {
 
   /** Bytes from the client. Only the first 8 mean anything; the tutorial's client sends nothing after them. */
   onData(chunk: Uint8Array): void {
-    if (this.sub || this.closed) return;
+    if (this.viewer || this.closed) return;
     this.hello = Buffer.concat([this.hello, chunk.subarray(0, SEED_HEADER_SIZE - this.hello.length)]);
     if (this.hello.length < SEED_HEADER_SIZE) return;
     this.clearHandshakeTimer();
-    const { config, hub, registry } = this.ctx;
+    const { config } = this.ctx;
     if (config.token !== null && !config.allowSeedClients) {
       // Logged with the other refusals, in bounded lines: anyone can send these 8 bytes in a loop.
       this.ctx.auth.refusedAnonymous(this.address, 'tutorial client', 'cannot send a token; refused (see --allow-seed-clients)');
       return this.end();
     }
+    const socket = this.socket;
     try {
       const h = decodeSeedHello(this.hello);
-      this.record = registry.admit(this.address, 'tutorial', () => ({ sent: this.slot.sent, dropped: this.slot.dropped, bytes: this.slot.bytes }));
-      const g = grantParams({ width: h.width, height: h.height, fps: h.fps, quality: 0 }, config, hub.source.info);
-      this.sub = hub.subscribe({ width: g.width, height: g.height, quality: g.quality }, g.fps, {
-        deliver: (f) => {
-          // Tutorial clients never send after the hello, so a stall shows as a write that never completes.
-          if (this.slot.stalled(config.idleTimeoutMs)) {
-            config.log.info(`E_TIMEOUT: tutorial client ${this.address} took no data for ${config.idleTimeoutMs} ms`);
-            return this.end();
-          }
-          this.slot.offer(f);
-        },
-        sourceEvent: () => {},
+      // Tutorial clients never send after the hello, so a stall shows only as a write that never completes
+      // (the viewer's stall check at each frame).
+      this.viewer = Viewer.open(this.ctx, { address: this.address, protocol: 'tutorial' }, { width: h.width, height: h.height, fps: h.fps, quality: 0 }, {
+        ready: () => !socket.destroyed && socket.writable,
+        write: (f, done) => writeFrame(socket, f.wire(TUTORIAL_FRAME), done),
+        end: () => this.end(),
       });
-      this.record.profile = this.sub.profile;
-      this.record.fps = g.fps;
       // Nothing after the hello means anything: stop reading, so a peer that keeps sending costs nothing.
       // A peer that leaves is noticed on the next frame write instead.
-      this.socket.pause();
-      config.log.info(`tutorial client ${this.address} streaming ${g.width}x${g.height}@${g.fps} q${g.quality}`);
+      socket.pause();
     } catch (e) {
       const err = e instanceof FramewireError ? e : new FramewireError('E_MALFORMED', String(e));
       // The tutorial format has no error message: log it and close.
@@ -78,8 +69,9 @@ export class TutorialSession {
     }
   }
 
-  get clientRecord(): ClientRecord | null {
-    return this.record;
+  /** Accepted and streaming (no longer a pending handshake). */
+  get streaming(): boolean {
+    return this.viewer !== null;
   }
 
   private clearHandshakeTimer(): void {
@@ -90,11 +82,7 @@ export class TutorialSession {
   onClosed(): void {
     this.clearHandshakeTimer();
     this.closed = true;
-    this.sub?.cancel();
-    this.sub = null;
-    this.slot.clear();
-    if (this.record) this.ctx.registry.remove(this.record);
-    this.record = null;
+    this.viewer?.close();
   }
 
   goodbye(): void {

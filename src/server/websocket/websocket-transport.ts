@@ -10,7 +10,8 @@ import { FramewireError } from '../../errors.js';
 import { ENVELOPE_SIZE } from '../../protocol/constants.js';
 import { isFramewireStart, MessageDecoder } from '../../protocol/decoder.js';
 import type { Message } from '../../protocol/messages.js';
-import { FramewireSession, type ServerContext, type SessionTransport } from '../framewire-session.js';
+import type { ServerContext } from '../context.js';
+import { FramewireSession, type SessionTransport } from '../framewire/session.js';
 
 export interface WebSocketEndpoint {
   /**
@@ -50,9 +51,9 @@ function wsSessionTransport(ws: WebSocket, address: string, closeCode: () => num
     sendMessage: (bytes, done) => {
       ws.send(bytes, { binary: true }, () => done());
     },
-    sendFrame: (frame, done) => {
+    sendFrame: (bytes, done) => {
       // One buffer holding the whole FRAME message, built once per frame and shared by every WebSocket client.
-      ws.send(frame.framewireMessage(), { binary: true }, () => done());
+      ws.send(bytes, { binary: true }, () => done());
     },
     isOpen: () => ws.readyState === WebSocket.OPEN,
     end: () => {
@@ -111,7 +112,7 @@ export function createWebSocketEndpoint(ctx: ServerContext): WebSocketEndpoint {
         return session.onDecodeError(new FramewireError('E_MALFORMED', 'each WebSocket message must hold exactly one framewire/1 message'));
       }
       deliver(messages[0]!);
-      if (onStreaming && session.clientRecord) {
+      if (onStreaming && session.streaming) {
         onStreaming();
         onStreaming = undefined;
       }

@@ -5,7 +5,6 @@
 import { access, constants } from 'node:fs/promises';
 import { FramewireError } from '../../errors.js';
 import type { SourceRequest } from '../source.js';
-import type { SourceSpec } from '../spec.js';
 import { chooseCameraMode } from './camera-mode.js';
 import type { DeviceInfo } from './device-info.js';
 import { listDevices } from './device-list.js';
@@ -22,7 +21,13 @@ import {
 } from './input-args.js';
 import { probeInput } from './probe.js';
 
-export type FfmpegSpec = Exclude<SourceSpec, { kind: 'testpattern' }>;
+/** The inputs framewire opens through ffmpeg (docs/sources.md); spec.ts parses them from --source. */
+export type FfmpegSpec =
+  | { kind: 'camera'; device?: string }
+  | { kind: 'file'; path: string }
+  | { kind: 'url'; url: string }
+  | { kind: 'screen'; display?: string }
+  | { kind: 'ffmpeg'; args: string[] };
 
 export interface PlanOptions {
   loop?: boolean;

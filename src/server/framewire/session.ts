@@ -1,32 +1,36 @@
 /**
  * One framewire/1 client, whatever carries its bytes (TCP, TLS, WebSocket): the conversation of
  * docs/protocol.md §4 — hello → accept/reject, frames paced and acknowledged, ping/pong, renegotiate, goodbye.
+ * What every viewer shares (grant, admission, slot, stalls, counters, close) is its Viewer's (../viewer.ts);
+ * this adds the framewire/1 wire: the FRAME message, the ack window, keep-alive and STATUS.
  */
-import { Codec, PROTOCOL_VERSION } from '../protocol/constants.js';
-import { encodeMessage } from '../protocol/encode.js';
-import type { HelloMessage, Message, PingMessage, StreamParams } from '../protocol/messages.js';
-import { StatusCode } from '../protocol/messages.js';
-import { FramewireError, type ErrorCode } from '../errors.js';
-import type { EncodedFrame } from '../pipeline/encoded-frame.js';
-import type { FrameHub, Subscription } from '../pipeline/frame-hub.js';
-import { grantParams } from '../pipeline/profile.js';
-import { nowUs } from '../clock.js';
-import type { SourceEvent } from '../sources/source.js';
-import type { Authenticator, AuthVerdict } from './authenticator.js';
-import type { ClientProtocol, ClientRecord, ClientRegistry } from './client-registry.js';
-import type { ServerConfig } from './config.js';
-import { NewestFrameSlot } from './newest-frame-slot.js';
-import { CONTROL_BACKLOG_BYTES, MESSAGE_RATE, PING_RATE, RateLimit, RENEGOTIATE_RATE } from './peer-limits.js';
+import { Codec, PROTOCOL_VERSION } from '../../protocol/constants.js';
+import { encodeFrameHeader, encodeMessage } from '../../protocol/encode.js';
+import type { HelloMessage, Message, PingMessage, StreamParams } from '../../protocol/messages.js';
+import { StatusCode } from '../../protocol/messages.js';
+import { toFramewireError, type ErrorCode, type FramewireError } from '../../errors.js';
+import type { EncodedFrame, WireFormat } from '../../pipeline/encoded-frame.js';
+import { nowUs } from '../../clock.js';
+import type { AuthVerdict } from '../authenticator.js';
+import type { ClientProtocol } from '../client-registry.js';
+import type { ServerContext } from '../context.js';
+import { CONTROL_BACKLOG_BYTES, MESSAGE_RATE, PING_RATE, RateLimit, RENEGOTIATE_RATE } from '../peer-limits.js';
+import { Viewer, type Grant, type SourceStatus } from '../viewer.js';
 
-export { tokenMatches } from './token.js';
+/** The framewire/1 FRAME message (§3): envelope, frame fields and JPEG in one buffer, shared by TCP, TLS and WebSocket viewers. */
+export const FRAMEWIRE_FRAME: WireFormat = {
+  name: 'framewire/1 FRAME',
+  build: (f: EncodedFrame) =>
+    Buffer.concat([encodeFrameHeader({ seq: f.seq, captureUs: f.captureUs, width: f.width, height: f.height, codec: Codec.JPEG }, f.payload.length), f.payload]),
+};
 
 export interface SessionTransport {
   readonly remoteAddress: string;
   readonly protocol: ClientProtocol;
   /** Write one control message; call done() once its bytes are handed to the OS (or the write failed). */
   sendMessage(bytes: Uint8Array, done: () => void): void;
-  /** Write one frame; call done() once the bytes are handed to the OS. */
-  sendFrame(frame: EncodedFrame, done: () => void): void;
+  /** Write one FRAME message; call done() once the bytes are handed to the OS. */
+  sendFrame(bytes: Uint8Array, done: () => void): void;
   /** False once the peer is gone or the connection is closing. */
   isOpen(): boolean;
   /** Flush what was queued, then close. */
@@ -36,20 +40,10 @@ export interface SessionTransport {
   resumeInput(): void;
 }
 
-export interface ServerContext {
-  readonly config: ServerConfig;
-  readonly hub: FrameHub;
-  readonly registry: ClientRegistry;
-  /** Every token check of every transport: comparison, guessing budgets, bounded log. */
-  readonly auth: Authenticator;
-}
-
 export class FramewireSession {
   /** 'auth': the hello arrived and its token is being checked (which may wait its turn, see auth-limiter.ts). */
   private state: 'hello' | 'auth' | 'streaming' | 'closed' = 'hello';
-  private sub: Subscription | null = null;
-  private record: ClientRecord | null = null;
-  private readonly slot: NewestFrameSlot;
+  private viewer: Viewer | null = null;
   /** Sequence numbers sent and not yet acknowledged, oldest first. */
   private readonly inFlight: number[] = [];
   /** The newest seq sent on this connection (null before the first frame): no ACK may go past it. */
@@ -74,22 +68,15 @@ export class FramewireSession {
     private readonly transport: SessionTransport,
     private readonly ctx: ServerContext,
   ) {
-    this.slot = new NewestFrameSlot({
-      ready: () => this.inFlight.length < this.ctx.config.window && this.transport.isOpen(),
-      send: (f, done) => {
-        this.inFlight.push(f.seq);
-        this.newestSent = f.seq;
-        this.transport.sendFrame(f, done);
-      },
-    });
     this.handshakeTimer = setTimeout(
       () => this.fail('E_TIMEOUT', `no hello within ${ctx.config.handshakeTimeoutMs} ms`, true),
       ctx.config.handshakeTimeoutMs,
     );
   }
 
-  get clientRecord(): ClientRecord | null {
-    return this.record;
+  /** Accepted and streaming (no longer a pending handshake). */
+  get streaming(): boolean {
+    return this.viewer !== null;
   }
 
   /** Nothing the peer sends matters any more (the transport need not even decode it). */
@@ -152,11 +139,7 @@ export class FramewireSession {
     if (this.drainTimer) clearTimeout(this.drainTimer);
     this.handshakeTimer = this.idleTimer = this.drainTimer = null;
     this.state = 'closed';
-    this.sub?.cancel();
-    this.sub = null;
-    this.slot.clear();
-    if (this.record) this.ctx.registry.remove(this.record);
-    this.record = null;
+    this.viewer?.close();
   }
 
   /** Server shutdown: GOODBYE E_SHUTDOWN (§4.5; code 0 is a peer simply leaving), then close. */
@@ -184,38 +167,32 @@ export class FramewireSession {
       // Already logged (rate-limited) by the authenticator.
       return this.fail(v.code, v.missing ? `${v.text} (--token)` : v.text, true, false);
     }
-    const { config, hub, registry } = this.ctx;
-    const addr = this.transport.remoteAddress;
+    const peer = { address: this.transport.remoteAddress, protocol: this.transport.protocol };
     try {
-      this.record = registry.admit(addr, this.transport.protocol, () => ({ sent: this.slot.sent, dropped: this.slot.dropped, bytes: this.slot.bytes }));
-    } catch (e) {
-      const err = e as FramewireError;
-      return this.fail(err.code, err.message, true);
-    }
-    this.state = 'streaming';
-    this.lastHeardMs = Date.now();
-    const asked = grantParams(h, config, hub.source.info);
-    try {
-      this.sub = hub.subscribe({ width: asked.width, height: asked.height, quality: asked.quality }, asked.fps, {
-        deliver: (f) => this.slot.offer(f),
-        sourceEvent: (e) => this.onSourceEvent(e),
+      this.viewer = Viewer.open(this.ctx, peer, h, {
+        ready: () => this.inFlight.length < this.ctx.config.window && this.transport.isOpen(),
+        write: (f, done) => {
+          this.inFlight.push(f.seq);
+          this.newestSent = f.seq;
+          this.transport.sendFrame(f.wire(FRAMEWIRE_FRAME), done);
+        },
+        // The hub may grant a smaller live profile than asked (--max-profiles, --encode-budget): ACCEPT says which.
+        begin: (g) => {
+          this.state = 'streaming';
+          this.lastHeardMs = Date.now();
+          this.sendAccept(g);
+        },
+        status: (e) => this.onSourceStatus(e),
+        end: (reason) => this.fail(reason.code, reason.message, false, false),
       });
     } catch (e) {
-      const err = e as FramewireError;
+      const err = toFramewireError(e);
       return this.fail(err.code, err.message, true);
     }
-    // The hub may grant a smaller live profile instead (--max-profiles, --encode-budget): tell the client what it gets.
-    const granted = { ...this.sub.profile, fps: asked.fps };
-    this.sendAccept(granted);
-    this.record.profile = this.sub.profile;
-    this.record.fps = granted.fps;
-    const last = hub.lastSourceEvent;
-    if (last?.kind === 'lost') this.onSourceEvent(last);
     this.startIdleWatch();
-    config.log.info(`${this.transport.protocol} client ${addr} streaming ${granted.width}x${granted.height}@${granted.fps} q${granted.quality}`);
   }
 
-  private sendAccept(g: StreamParams): void {
+  private sendAccept(g: Grant): void {
     this.send({
       type: 'accept',
       version: PROTOCOL_VERSION,
@@ -277,14 +254,8 @@ export class FramewireSession {
   }
 
   private onRenegotiate(p: StreamParams): void {
-    const asked = grantParams(p, this.ctx.config, this.ctx.hub.source.info);
     // Without capacity for the request the client keeps what it had; the ACCEPT says which (§4.3).
-    this.sub!.change({ width: asked.width, height: asked.height, quality: asked.quality }, asked.fps);
-    this.record!.profile = this.sub!.profile;
-    this.record!.fps = this.sub!.fps;
-    // A frame of the old profile may still be waiting; the client asked for the new one.
-    this.slot.clear();
-    this.sendAccept({ ...this.sub!.profile, fps: this.sub!.fps });
+    this.sendAccept(this.viewer!.change(p));
   }
 
   private onAck(seq: number): void {
@@ -298,11 +269,11 @@ export class FramewireSession {
     if (newest !== undefined && ((this.inFlight[0]! - seq) | 0) <= 0 && ((seq - newest) | 0) <= 0) this.lastHeardMs = Date.now();
     // Cumulative: everything up to seq (serial-number arithmetic, so wrap-around after 2^32 frames is fine).
     while (this.inFlight.length > 0 && ((this.inFlight[0]! - seq) | 0) <= 0) this.inFlight.shift();
-    this.slot.kick();
+    this.viewer!.kick();
   }
 
-  private onSourceEvent(e: SourceEvent): void {
-    if (e.kind === 'log' || this.state !== 'streaming') return;
+  private onSourceStatus(e: SourceStatus): void {
+    if (this.state !== 'streaming') return;
     const status = e.kind === 'lost' ? StatusCode.SOURCE_LOST : StatusCode.SOURCE_RESUMED;
     const text = e.kind === 'lost' ? e.reason : e.text;
     // A flapping source must not queue a message per change for a peer that is not reading.
@@ -320,7 +291,7 @@ export class FramewireSession {
     this.idleTimer = setInterval(() => {
       const now = Date.now();
       // A frame write that never completes: the peer reads nothing, whatever it sends.
-      if (this.slot.stalled(idle, now)) return this.fail('E_TIMEOUT', `took no frame data for ${idle} ms`);
+      if (this.viewer!.checkStall(now)) return;
       if (now - this.lastHeardMs > idle) return this.fail('E_TIMEOUT', `nothing heard for ${idle} ms`);
       if (this.backedUp) return; // it could not read this ping either
       const id = ++this.pingId >>> 0;
