@@ -10,7 +10,6 @@ import { stderrLogger, type Logger } from '../log.js';
 import { LIMITS, MAX_TOKEN_BYTES } from '../protocol/constants.js';
 import type { StreamParams } from '../protocol/messages.js';
 import { parseSourceSpec } from '../sources/spec.js';
-import { normaliseOrigin } from './http/host-origin.js';
 import { MIN_TOKEN_LENGTH, weakTokenReason } from './token.js';
 
 /** Validated once at the edge (resolveServerConfig), frozen, and trusted inside. */
@@ -165,6 +164,18 @@ function list(name: keyof ServerConfig, value: unknown): readonly unknown[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw bad(`${name} must be a list (got ${shown(value)})`);
   return value;
+}
+
+/** An --allow-origin value in the form browsers send (scheme://host[:port], default port left out), or "*". */
+export function normaliseOrigin(value: string): string | null {
+  if (value === '*') return value;
+  try {
+    const u = new URL(value);
+    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.origin === 'null') return null;
+    return u.origin;
+  } catch {
+    return null;
+  }
 }
 
 const HOST_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;

@@ -37,18 +37,6 @@ export function hostAllowed(hostHeader: string | undefined, hostnames: readonly 
   return hostnames.some((n) => n.toLowerCase().replace(/\.$/, '') === h);
 }
 
-/** An --allow-origin value in the form browsers send (scheme://host[:port], default port left out), or "*". */
-export function normaliseOrigin(value: string): string | null {
-  if (value === '*') return value;
-  try {
-    const u = new URL(value);
-    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.origin === 'null') return null;
-    return u.origin;
-  } catch {
-    return null;
-  }
-}
-
 export function originAllowed(origin: string | undefined, hostHeader: string | undefined, allowOrigins: readonly string[]): boolean {
   if (origin === undefined) return true;
   if (allowOrigins.includes('*') || allowOrigins.includes(origin.toLowerCase())) return true;
