@@ -244,18 +244,10 @@ export class AuthLimiter {
    * taken; a correct token gives them back, a wrong one is charged to the network (remembered from now on).
    */
   private directGrant(key: string, reserved: Network | null, tookGlobal: boolean): Turn {
-    let settled = false;
-    return {
-      granted: true,
-      settle: (correct) => {
-        if (settled) return;
-        settled = true;
-        if (correct) {
-          this.markKnown(key);
-          this.refund(reserved, tookGlobal);
-          return;
-        }
-        this.counts.failures++;
+    return this.settledOnce(
+      key,
+      () => this.refund(reserved, tookGlobal),
+      () => {
         const now = this.now();
         if (!tookGlobal) {
           this.refillGlobal(now);
@@ -275,22 +267,32 @@ export class AuthLimiter {
         }
         this.markFailure(n, now);
       },
-    };
+    );
   }
 
   private grant(n: Network, key: string): Turn {
+    return this.settledOnce(
+      key,
+      () => this.refund(n, true),
+      () => this.markFailure(n, this.now()),
+    );
+  }
+
+  /** A granted turn, settled at most once: a correct token makes its network known, then `correct` or `wrong` settles the budgets. */
+  private settledOnce(key: string, correct: () => void, wrong: () => void): Turn {
     let settled = false;
     return {
       granted: true,
-      settle: (correct) => {
+      settle: (ok) => {
         if (settled) return;
         settled = true;
-        if (correct) {
+        if (ok) {
           this.markKnown(key);
-          return this.refund(n, true);
+          correct();
+        } else {
+          this.counts.failures++;
+          wrong();
         }
-        this.counts.failures++;
-        this.markFailure(n, this.now());
       },
     };
   }
