@@ -42,7 +42,7 @@ export const SERVE_USAGE = `framewire serve [options]
   --allow-origin URL   let pages from this origin open the WebSocket (default: same origin; * any; repeatable)
   --trust-proxy        take HTTP clients' addresses from X-Forwarded-For (behind a reverse proxy only)
   --handshake-timeout MS  (default 5000)     --idle-timeout MS  (default 30000)
-  --window N           frames sent ahead of a client's acks (default 2)
+  --window N           frames sent ahead of a client's acks (default 2; 1 to 65535)
   --max-message BYTES  largest message a client may send (default 4096)
   --tls-cert FILE --tls-key FILE   TLS on the TCP port (tls:// URLs), HTTPS and WSS
   --tls-self-signed    generate a certificate at start and print its SHA-256 fingerprint
