@@ -11,7 +11,7 @@ export interface ClientRecord {
   readonly connectedAt: number;
   profile: Profile | null;
   fps: number;
-  /** Live counters, read through the getter so transports own them. */
+  /** Live counters, read through the getter: each viewer owns its own (server/viewer.ts). */
   counters: () => { sent: number; dropped: number; bytes: number };
 }
 

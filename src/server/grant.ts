@@ -15,7 +15,7 @@ export interface SourceShape {
 }
 
 /**
- * Turn what a client asked for into what it is granted (docs/protocol.md §4.1); every transport calls this.
+ * Turn what a client asked for into what it is granted (docs/protocol.md §4.1), the same for every viewer (server/viewer.ts).
  * 0 means "server default"; everything is clamped to LIMITS and the server's bounds, and the rate to the
  * source's own rate (we never invent frames).
  */
