@@ -1,7 +1,7 @@
 /**
  * One timer at a conversation's next deadline (µs on nowUs()'s clock), for the Node client and the browser
  * alike. It is moved only when a deadline comes earlier: a later one (the idle limit moving on with every read)
- * is found when the timer fires early and the conversation, having nothing to do yet, names the next.
+ * is found when the timer fires and the conversation, having nothing to do yet, names the next.
  */
 import { nowUs } from '../clock.js';
 
@@ -11,19 +11,26 @@ export class DeadlineTimer {
 
   constructor(private readonly fire: () => void) {}
 
-  /** Wake at atUs (or sooner); null: nothing to wait for. */
+  /** Wake at atUs, never before; null: nothing to wait for. */
   set(atUs: number | null): void {
     if (atUs === null) return this.clear();
     if (this.handle !== null && atUs >= this.atUs) return;
     this.clear();
     this.atUs = atUs;
+    this.arm();
+  }
+
+  private arm(): void {
     this.handle = setTimeout(
       () => {
+        // Timers run on the event loop's cached clock, which can be up to a millisecond behind: a timer can
+        // come early by that much. Wait out the rest rather than wake the conversation before its deadline.
+        if (nowUs() < this.atUs) return this.arm();
         this.handle = null;
         this.atUs = Infinity;
         this.fire();
       },
-      Math.max(0, Math.ceil((atUs - nowUs()) / 1000)),
+      Math.max(0, Math.ceil((this.atUs - nowUs()) / 1000)),
     );
     // In Node, a conversation's pings must not keep a process alive that has nothing else to do.
     (this.handle as { unref?: () => void }).unref?.();
