@@ -37,10 +37,20 @@ STATUS = 0x40
 ERROR = 0x7E
 GOODBYE = 0x7F
 
-#: Codec ids of FRAME and ACCEPT (§3.2, §3.4). framewire/1 defines JPEG only; a codec is added with a new
-#: protocol version (§4.7), and then here, so that the decoder accepts it, and in framewire.codecs.
+#: Codec ids of FRAME and ACCEPT (§3.2, §3.4). A receiver takes one only if its HELLO offered it (§4.1.1):
+#: the decoder's ``codecs`` (the HELLO codecs byte; 0 = JPEG only, which this client sends).
 CODEC_JPEG = 1
-PROTOCOL_CODECS: Dict[int, str] = {CODEC_JPEG: "jpeg"}
+CODEC_H264 = 2
+PROTOCOL_CODECS: Dict[int, str] = {CODEC_JPEG: "jpeg", CODEC_H264: "h264"}
+
+#: FRAME flags bits (§3.4); the other bits are reserved (sent as 0, ignored on receipt).
+FRAME_FLAG_KEYFRAME = 0x01
+FRAME_FLAG_CATCH_UP = 0x02
+
+
+def codec_bit(codec: int) -> int:
+    """The HELLO codecs bit of a codec id (§4.1.1): bit (id - 1)."""
+    return 1 << (codec - 1)
 
 STATUS_SOURCE_LOST = 1
 STATUS_SOURCE_RESUMED = 2
@@ -53,7 +63,7 @@ LIMITS = {"width": (16, 3840), "height": (16, 2160), "fps": (1, 120), "quality":
 _ENVELOPE = struct.Struct(">BBHI")
 _HELLO = struct.Struct(">4sHHHHBBH")
 _ACCEPT = struct.Struct(">HHHHBBHQHH")
-_FRAME = struct.Struct(">IQHHB3xI")
+_FRAME = struct.Struct(">IQHHBB2xI")
 _CODE_TEXT = struct.Struct(">HH")
 _U32 = struct.Struct(">I")
 _PING = struct.Struct(">IQ")
@@ -69,6 +79,8 @@ class Hello:
     quality: int = 0
     token: str = ""
     version: int = PROTOCOL_VERSION
+    #: Codecs the client can take, a bitmask (§4.1.1): bit 0 JPEG, bit 1 H.264; 0 = JPEG only.
+    codecs: int = 0
     type: ClassVar[str] = "hello"
 
 
@@ -103,6 +115,9 @@ class FrameMessage:
     height: int
     codec: int
     payload: bytes
+    #: FRAME flags (§3.4): the payload decodes on its own; part of a catch-up burst (decode, do not show).
+    keyframe: bool = False
+    catch_up: bool = False
     type: ClassVar[str] = "frame"
 
 
@@ -228,7 +243,7 @@ def encode_message(m: Message) -> bytes:
 def _encode(m: Message) -> bytes:
     if isinstance(m, Hello):
         token = _text_bytes(m.token, MAX_TOKEN_BYTES, "token")
-        body = _HELLO.pack(MAGIC, m.version, m.width, m.height, m.fps, m.quality, 0, len(token)) + token
+        body = _HELLO.pack(MAGIC, m.version, m.width, m.height, m.fps, m.quality, m.codecs, len(token)) + token
         return _envelope(HELLO, body)
     if isinstance(m, Accept):
         src = _text_bytes(m.source, MAX_TEXT_BYTES, "source description")
@@ -243,7 +258,8 @@ def _encode(m: Message) -> bytes:
     if isinstance(m, Status):
         return _code_text(STATUS, m.status, m.text)
     if isinstance(m, FrameMessage):
-        head = _FRAME.pack(m.seq, m.capture_us, m.width, m.height, m.codec, len(m.payload))
+        flags = (FRAME_FLAG_KEYFRAME if m.keyframe else 0) | (FRAME_FLAG_CATCH_UP if m.catch_up else 0)
+        head = _FRAME.pack(m.seq, m.capture_us, m.width, m.height, m.codec, flags, len(m.payload))
         return _envelope(FRAME, head + bytes(m.payload))
     if isinstance(m, Ack):
         return _envelope(ACK, _U32.pack(m.seq))
@@ -302,16 +318,21 @@ def _text(body: bytes, len_offset: int, start: int, what: str) -> str:
         raise _malformed(f"{what} is not valid UTF-8") from None
 
 
-def _codec(n: int) -> int:
+def _codec(n: int, offered: int) -> int:
     if n not in PROTOCOL_CODECS:
-        raise FramewireError("E_UNSUPPORTED", f"codec {n} is not supported (1 = JPEG)")
+        raise FramewireError("E_UNSUPPORTED", f"codec {n} is not supported (1 = JPEG, 2 = H.264)")
+    if n != CODEC_JPEG and not offered & codec_bit(n):
+        raise FramewireError("E_UNSUPPORTED", f"codec {n} was not offered (the hello's codecs were 0x{offered:02x})")
     return n
 
 
-def parse_body(type_: int, body: bytes) -> Message:
-    """Parse one complete body whose envelope passed check_envelope; raises FramewireError."""
+def parse_body(type_: int, body: bytes, codecs: int = 0) -> Message:
+    """Parse one complete body whose envelope passed check_envelope; raises FramewireError.
+
+    ``codecs`` is the receiver's HELLO codecs byte (§4.1.1): an ACCEPT or FRAME with a codec outside it is E_UNSUPPORTED.
+    """
     if type_ == HELLO:
-        magic, version, width, height, fps, quality, _, _ = _HELLO.unpack_from(body)
+        magic, version, width, height, fps, quality, offered, _ = _HELLO.unpack_from(body)
         if magic != MAGIC:
             raise FramewireError("E_BAD_MAGIC", 'hello does not start with "FWIR"')
         if version != PROTOCOL_VERSION:
@@ -319,11 +340,11 @@ def parse_body(type_: int, body: bytes) -> Message:
                 "E_VERSION", f"supported: {PROTOCOL_VERSION}; protocol version {version} is not supported"
             )
         token = _text(body, 14, HELLO_FIXED_SIZE, "token")
-        return Hello(width, height, fps, quality, token, version)
+        return Hello(width, height, fps, quality, token, version, offered)
     if type_ == ACCEPT:
         version, width, height, fps, quality, codec, window, server_time_us, _, _ = _ACCEPT.unpack_from(body)
         source = _text(body, 22, ACCEPT_FIXED_SIZE, "source description")
-        return Accept(width, height, fps, quality, _codec(codec), window, server_time_us, source, version)
+        return Accept(width, height, fps, quality, _codec(codec, codecs), window, server_time_us, source, version)
     if type_ in (REJECT, ERROR, GOODBYE, STATUS):
         code, _ = _CODE_TEXT.unpack_from(body)
         if type_ == STATUS:
@@ -337,12 +358,21 @@ def parse_body(type_: int, body: bytes) -> Message:
             return ErrorMessage(code_from_number(code), text)
         return Goodbye("OK" if code == 0 else code_from_number(code), text)
     if type_ == FRAME:
-        seq, capture_us, width, height, codec, payload_length = _FRAME.unpack_from(body)
+        seq, capture_us, width, height, codec, flags, payload_length = _FRAME.unpack_from(body)
         if FRAME_FIELDS_SIZE + payload_length != len(body):
             raise _malformed(
                 f"frame payload length {payload_length} does not match the body ({len(body) - FRAME_FIELDS_SIZE} bytes)"
             )
-        return FrameMessage(seq, capture_us, width, height, _codec(codec), body[FRAME_FIELDS_SIZE:])
+        return FrameMessage(
+            seq,
+            capture_us,
+            width,
+            height,
+            _codec(codec, codecs),
+            body[FRAME_FIELDS_SIZE:],
+            bool(flags & FRAME_FLAG_KEYFRAME),
+            bool(flags & FRAME_FLAG_CATCH_UP),
+        )
     if type_ == ACK:
         return Ack(_U32.unpack(body)[0])
     if type_ == PING:
@@ -357,8 +387,10 @@ def parse_body(type_: int, body: bytes) -> Message:
 class MessageDecoder:
     """Incremental framewire/1 decoder. A decoder that failed stays failed (§2.2: no resynchronisation)."""
 
-    def __init__(self, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
+    def __init__(self, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, codecs: int = 0) -> None:
         self._max = max_message_bytes
+        #: The HELLO codecs byte this receiver sent (§4.1.1); 0: JPEG only.
+        self._codecs = codecs
         self._buf = bytearray()
         self._pending: Optional[Tuple[int, int]] = None
         self._failed: Optional[FramewireError] = None
@@ -394,7 +426,7 @@ class MessageDecoder:
                     body = bytes(view[pos : pos + length])
                 pos += length
                 self._pending = None
-                messages.append(parse_body(type_, body))
+                messages.append(parse_body(type_, body, self._codecs))
         except FramewireError as e:
             self._failed = e
             buf.clear()

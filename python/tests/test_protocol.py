@@ -20,7 +20,9 @@ from framewire.errors import ERROR_CODES, FramewireError
 VECTOR_DIR = Path(os.environ.get("FRAMEWIRE_VECTORS") or Path(__file__).resolve().parents[2] / "test" / "vectors")
 
 # JSON field names (shared with the TypeScript tests) → this package's field names.
-_FIELD = {"captureUs": "capture_us", "serverTimeUs": "server_time_us"}
+_FIELD = {"captureUs": "capture_us", "serverTimeUs": "server_time_us", "catchUp": "catch_up"}
+#: Fields the vectors list only when set (§4.1.1, §3.4), as the TypeScript decoder gives them.
+_ONLY_WHEN_SET = {"codecs", "keyframe", "catch_up"}
 _CLASSES: Dict[str, Any] = {
     "hello": p.Hello,
     "accept": p.Accept,
@@ -79,6 +81,8 @@ def message_to_json(m: p.Message) -> Dict[str, Any]:
     back = {v: k for k, v in _FIELD.items()}
     out: Dict[str, Any] = {"type": m.type}
     for k, v in vars(m).items():
+        if k in _ONLY_WHEN_SET and not v:
+            continue
         out[back.get(k, k)] = v.hex() if isinstance(v, bytes) else v
     return out
 
@@ -131,7 +135,7 @@ class ValidVectors(unittest.TestCase):
     def test_decode_whole(self) -> None:
         for v in VALID:
             with self.subTest(v["file"]):
-                d = p.MessageDecoder()
+                d = p.MessageDecoder(codecs=v.get("codecs", 0))
                 data = read_vector(v["file"])
                 messages, error = decode_all(data, len(data), d)
                 self.assertIsNone(error)
@@ -141,7 +145,7 @@ class ValidVectors(unittest.TestCase):
     def test_decode_one_byte_at_a_time(self) -> None:
         for v in VALID:
             with self.subTest(v["file"]):
-                messages, error = decode_all(read_vector(v["file"]), 1)
+                messages, error = decode_all(read_vector(v["file"]), 1, p.MessageDecoder(codecs=v.get("codecs", 0)))
                 self.assertIsNone(error)
                 self.assertEqual(messages, [v["message"]])
 
@@ -149,7 +153,7 @@ class ValidVectors(unittest.TestCase):
         for v in VALID:
             with self.subTest(v["file"]):
                 data = read_vector(v["file"])
-                d = p.MessageDecoder()
+                d = p.MessageDecoder(codecs=v.get("codecs", 0))
                 self.assertEqual(d.push(data[:-1]), ([], None))
                 messages, error = d.push(data[-1:])
                 self.assertIsNone(error)
@@ -166,7 +170,8 @@ class ValidVectors(unittest.TestCase):
         joined = b"".join(read_vector(v["file"]) for v in VALID)
         expected = [v["message"] for v in VALID]
         for cut in range(len(joined) + 1):
-            d = p.MessageDecoder()
+            # A receiver that offered JPEG and H.264 takes every valid vector.
+            d = p.MessageDecoder(codecs=0x03)
             first, e1 = d.push(joined[:cut])
             rest, e2 = d.push(joined[cut:])
             self.assertIsNone(e1)
@@ -180,7 +185,7 @@ class InvalidVectors(unittest.TestCase):
             data = read_vector(v["file"])
             for chunk in (len(data), 1, 3):
                 with self.subTest(v["file"], chunk=chunk):
-                    messages, error = decode_all(data, chunk)
+                    messages, error = decode_all(data, chunk, p.MessageDecoder(codecs=v.get("codecs", 0)))
                     self.assertIsInstance(error, FramewireError)
                     assert error is not None
                     self.assertEqual(error.code, v["error"])
@@ -190,7 +195,7 @@ class InvalidVectors(unittest.TestCase):
         ack = read_vector("ack.hex")
         for v in INVALID:
             with self.subTest(v["file"]):
-                d = p.MessageDecoder()
+                d = p.MessageDecoder(codecs=v.get("codecs", 0))
                 _, first = d.push(read_vector(v["file"]))
                 self.assertIsNotNone(first)
                 self.assertEqual(d.buffered_bytes, 0)

@@ -9,6 +9,7 @@
  */
 import type net from 'node:net';
 import { FramewireError } from '../errors.js';
+import { Codec, type CodecId } from '../protocol/constants.js';
 import type { AcceptMessage, StatusMessage, StreamParams } from '../protocol/messages.js';
 import { ClockOffset } from './clock-offset.js';
 import { ConversationSocket, openSocket, type TlsClientOptions } from './connection.js';
@@ -33,12 +34,29 @@ export interface Frame {
   latencyMs: number | null;
   width: number;
   height: number;
-  /** The JPEG bytes. */
+  /** The payload's codec: the one the server granted (accepted.codec). */
+  codec: CodecName;
+  /** Decodes on its own: every JPEG frame; an H.264 frame whose FRAME says keyframe (docs/protocol.md §3.4). */
+  keyframe: boolean;
+  /** Part of a catch-up burst: decode it, do not show it (§4.2.1). Always false for JPEG. */
+  catchUp: boolean;
+  /** The payload: a JPEG file, or (codec 'h264') one H.264 access unit in Annex-B form. */
   jpeg: Uint8Array;
+}
+
+export type CodecName = 'jpeg' | 'h264';
+const CODEC_IDS: Record<CodecName, CodecId> = { jpeg: Codec.JPEG, h264: Codec.H264 };
+function codecName(id: CodecId): CodecName {
+  return id === Codec.H264 ? 'h264' : 'jpeg';
 }
 
 export interface ConnectOptions extends Partial<StreamParams> {
   token?: string;
+  /**
+   * Codecs this client can take (framewire/1 only, docs/protocol.md §4.1.1; default ['jpeg']). JPEG is
+   * always included: a server that cannot serve another grants JPEG, and accepted.codec says which.
+   */
+  codecs?: readonly CodecName[];
   /** Reconnect with exponential backoff after a lost connection (not after close() or a refusal). */
   reconnect?: boolean | ReconnectOptions;
   connectTimeoutMs?: number;
@@ -103,12 +121,12 @@ export class FramewireClient implements AsyncIterable<Frame> {
   }
 
   /** What the server granted (framewire/1), or what was asked (tutorial format, which has no answer). */
-  get accepted(): Readonly<StreamParams> & { source: string } {
+  get accepted(): Readonly<StreamParams> & { source: string; codec: CodecName } {
     if (this.granted) {
       const g = this.granted;
-      return { width: g.width, height: g.height, fps: g.fps, quality: g.quality, source: g.source };
+      return { width: g.width, height: g.height, fps: g.fps, quality: g.quality, source: g.source, codec: codecName(g.codec) };
     }
-    return { ...this.params, source: `tutorial server ${this.url.host}:${this.url.port}` };
+    return { ...this.params, source: `tutorial server ${this.url.host}:${this.url.port}`, codec: 'jpeg' };
   }
 
   get stats(): ClientStats {
@@ -183,7 +201,7 @@ export class FramewireClient implements AsyncIterable<Frame> {
     const peer = `${host}:${port}`;
     if (scheme === 'seed') {
       const seed: SeedSocket = new SeedSocket(socket, { params: this.params, maxMessageBytes: this.options.maxMessageBytes, idleTimeoutMs, peer }, {
-        frame: (f) => this.deliver({ ...f, captureUs: f.receivedUs, latencyMs: null }),
+        frame: (f) => this.deliver({ ...f, captureUs: f.receivedUs, latencyMs: null, codec: 'jpeg', keyframe: true, catchUp: false }),
         end: (e) => this.lost(seed, e),
       });
       this.link = seed;
@@ -192,6 +210,7 @@ export class FramewireClient implements AsyncIterable<Frame> {
     const conversation = new Conversation({
       params: this.params,
       token: this.options.token ?? '',
+      codecs: (this.options.codecs ?? []).map((c) => CODEC_IDS[c]),
       peer,
       maxMessageBytes: this.options.maxMessageBytes,
       handshakeTimeoutMs: connectTimeoutMs,
@@ -224,7 +243,19 @@ export class FramewireClient implements AsyncIterable<Frame> {
     switch (e.type) {
       case 'frame': {
         const f = e.frame;
-        this.deliver({ seq: f.seq, captureUs: f.captureUs, receivedUs: e.receivedUs, latencyMs: e.latencyMs, width: f.width, height: f.height, jpeg: f.payload });
+        const jpeg = f.codec === Codec.JPEG;
+        this.deliver({
+          seq: f.seq,
+          captureUs: f.captureUs,
+          receivedUs: e.receivedUs,
+          latencyMs: e.latencyMs,
+          width: f.width,
+          height: f.height,
+          codec: codecName(f.codec),
+          keyframe: jpeg || f.keyframe === true,
+          catchUp: f.catchUp === true,
+          jpeg: f.payload,
+        });
         return;
       }
       case 'accepted':
@@ -242,7 +273,7 @@ export class FramewireClient implements AsyncIterable<Frame> {
 
   private deliver(f: Frame): void {
     const j = f.jpeg;
-    if (j.length < 4 || j[0] !== 0xff || j[1] !== 0xd8 || j[j.length - 2] !== 0xff || j[j.length - 1] !== 0xd9) this.decodeErrors++;
+    if (f.codec === 'jpeg' && (j.length < 4 || j[0] !== 0xff || j[1] !== 0xd8 || j[j.length - 2] !== 0xff || j[j.length - 1] !== 0xd9)) this.decodeErrors++;
     this.stats_.record(j.length, f.latencyMs);
     this.frames.push(f);
   }

@@ -5,7 +5,7 @@
  * with hand-made messages, so the rules below are written once for all of them.
  */
 import { FramewireError } from '../errors.js';
-import { PROTOCOL_VERSION } from '../protocol/constants.js';
+import { Codec, PROTOCOL_VERSION, codecBit, type CodecId } from '../protocol/constants.js';
 import { MessageDecoder, parseSupportedVersions } from '../protocol/decoder.js';
 import type { AcceptMessage, FrameMessage, Message, StatusMessage, StreamParams } from '../protocol/messages.js';
 import { ClockOffset, offsetSample } from './clock-offset.js';
@@ -15,6 +15,11 @@ export interface ConversationOptions {
   /** Asked for in HELLO (0 = server default). */
   params: StreamParams;
   token: string;
+  /**
+   * Codecs the client can take (§4.1.1); JPEG is always among them, as the fallback every server grants.
+   * Default: JPEG only, which keeps the HELLO byte for byte what it was before codec negotiation.
+   */
+  codecs?: readonly CodecId[];
   /** Names the server in error texts ("host:port"). */
   peer: string;
   /** Largest message accepted, checked on the envelope before allocation (default 16 MiB, §5.2). */
@@ -79,11 +84,23 @@ export class Conversation {
   private deferred: StreamParams | null = null;
   /** What HELLO asks for. */
   private params: StreamParams;
+  /** HELLO's codecs byte: 0 (JPEG only) unless something else is offered. */
+  private readonly codecMask: number;
+  /** The codec the first ACCEPT granted; the whole conversation keeps it (§4.1.1). */
+  private codec_: CodecId | null = null;
 
   constructor(private readonly options: ConversationOptions) {
     this.params = streamParams(options.params);
-    this.decoder = new MessageDecoder({ maxMessageBytes: options.maxMessageBytes });
+    const offered = options.codecs ?? [];
+    this.codecMask = offered.some((c) => c !== Codec.JPEG) ? offered.reduce((m, c) => m | codecBit(c), codecBit(Codec.JPEG)) : 0;
+    // The decoder refuses an ACCEPT or FRAME whose codec was not offered (E_UNSUPPORTED, §4.1.1).
+    this.decoder = new MessageDecoder({ maxMessageBytes: options.maxMessageBytes, codecs: this.codecMask });
     this.clock = options.clock ?? new ClockOffset();
+  }
+
+  /** The codec the server granted (ACCEPT), or null before it. */
+  get codec(): CodecId | null {
+    return this.codec_;
   }
 
   get state(): ConversationState {
@@ -102,7 +119,8 @@ export class Conversation {
     this.state_ = 'hello-sent';
     const ms = this.options.handshakeTimeoutMs;
     if (ms !== undefined) this.handshakeDeadlineUs = nowUs + ms * 1000;
-    step.send.push({ type: 'hello', version: PROTOCOL_VERSION, ...this.params, token: this.options.token });
+    const codecs = this.codecMask !== 0 ? { codecs: this.codecMask } : {};
+    step.send.push({ type: 'hello', version: PROTOCOL_VERSION, ...this.params, token: this.options.token, ...codecs });
     return step;
   }
 
@@ -198,6 +216,10 @@ export class Conversation {
     if (this.state_ === 'hello-sent') return this.handshake(m, nowUs, step);
     switch (m.type) {
       case 'frame': {
+        if (m.codec !== this.codec_) {
+          const e = new FramewireError('E_UNSUPPORTED', `frame with codec ${m.codec}, but the server granted codec ${this.codec_}`);
+          return this.end(step, 'violation', e, e.message);
+        }
         // §4.2: acknowledge on arrival, before decoding or display: the ACK says "received", which is what the
         // server's window counts, so the window bounds only what is on the network.
         step.send.push({ type: 'ack', seq: m.seq });
@@ -216,6 +238,10 @@ export class Conversation {
         this.clock.add(offsetSample(m.t1, m.t2, m.t3, nowUs));
         return;
       case 'accept': {
+        if (m.codec !== this.codec_) {
+          const e = new FramewireError('E_UNSUPPORTED', `the server changed the codec from ${this.codec_} to ${m.codec}; a conversation keeps one (§4.1.1)`);
+          return this.end(step, 'violation', e, e.message);
+        }
         const answers = this.renegotiations > 0 ? 'renegotiate' : null;
         if (answers) this.renegotiations--;
         step.events.push({ type: 'accepted', accept: { ...m, source: printable(m.source) }, answers });
@@ -241,6 +267,12 @@ export class Conversation {
   /** §4.1: the server's first message is ACCEPT or REJECT; a client also takes an ERROR as a refusal. */
   private handshake(m: Message, nowUs: number, step: Step): void {
     if (m.type === 'accept') {
+      if (m.codec !== Codec.JPEG && (this.codecMask & codecBit(m.codec)) === 0) {
+        // Only reachable through receive(): receiveBytes' decoder already refuses it.
+        const e = new FramewireError('E_UNSUPPORTED', `the server granted codec ${m.codec}, which this client did not offer`);
+        return this.end(step, 'violation', e, e.message);
+      }
+      this.codec_ = m.codec;
       this.state_ = 'streaming';
       this.acceptedUs = this.lastHeardUs = nowUs;
       step.events.push({ type: 'accepted', accept: { ...m, source: printable(m.source) }, answers: 'hello' });

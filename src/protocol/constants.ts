@@ -23,8 +23,25 @@ export const MessageType = {
 } as const;
 export type MessageTypeId = (typeof MessageType)[keyof typeof MessageType];
 
-export const Codec = { JPEG: 1 } as const;
+/** FRAME/ACCEPT codec ids (§3.2, §3.4). H.264 is granted only to a client whose HELLO offered it (§4.1.1). */
+export const Codec = { JPEG: 1, H264: 2 } as const;
 export type CodecId = (typeof Codec)[keyof typeof Codec];
+
+/** HELLO `codecs` bit of a codec: bit (id − 1). 0 on the wire means JPEG only (what a HELLO sent before §4.1.1 carries). */
+export function codecBit(codec: CodecId): number {
+  return 1 << (codec - 1);
+}
+
+/**
+ * The codecs a HELLO `codecs` byte offers, among those this implementation knows. JPEG is always in: it is
+ * every client's fallback (an older server grants nothing else). Unknown bits are ignored (§4.1.1).
+ */
+export function offeredCodecs(codecs: number): CodecId[] {
+  return Object.values(Codec).filter((c) => c === Codec.JPEG || (codecs & codecBit(c)) !== 0);
+}
+
+/** FRAME `flags` bits (§3.4). Other bits are reserved: sent as 0, ignored on receipt. */
+export const FrameFlag = { KEYFRAME: 0x01, CATCH_UP: 0x02 } as const;
 
 /** Fixed body sizes (bytes) of the fixed-layout messages. */
 export const FRAME_FIELDS_SIZE = 24;

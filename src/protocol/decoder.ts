@@ -6,6 +6,8 @@
 import {
   ACCEPT_FIXED_SIZE,
   Codec,
+  FrameFlag,
+  codecBit,
   DEFAULT_MAX_MESSAGE_BYTES,
   ENVELOPE_SIZE,
   FRAME_FIELDS_SIZE,
@@ -27,6 +29,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export interface DecoderOptions {
   /** Largest body accepted, in bytes; larger ones fail with E_TOO_LARGE before allocation. */
   maxMessageBytes?: number;
+  /**
+   * Codecs this receiver offered in its HELLO, as the HELLO's `codecs` bitmask (§4.1.1); default 0, JPEG
+   * only. An ACCEPT or FRAME with any other codec fails with E_UNSUPPORTED.
+   */
+  codecs?: number;
 }
 
 export type DecodeResult = { messages: Message[]; error: FramewireError | null };
@@ -67,13 +74,22 @@ function text(body: Uint8Array, view: DataView, lenOffset: number, start: number
   }
 }
 
-function codec(n: number): CodecId {
-  if (n !== Codec.JPEG) throw new FramewireError('E_UNSUPPORTED', `codec ${n} is not supported (1 = JPEG)`);
-  return n;
+const KNOWN_CODECS = new Set<number>(Object.values(Codec));
+
+function codec(n: number, offered: number): CodecId {
+  if (!KNOWN_CODECS.has(n)) throw new FramewireError('E_UNSUPPORTED', `codec ${n} is not supported (1 = JPEG, 2 = H.264)`);
+  const id = n as CodecId;
+  if (id !== Codec.JPEG && (offered & codecBit(id)) === 0) {
+    throw new FramewireError('E_UNSUPPORTED', `codec ${n} was not offered (the hello's codecs were 0x${offered.toString(16).padStart(2, '0')})`);
+  }
+  return id;
 }
 
-/** Parse one complete body. Throws FramewireError on malformed input (caught by the decoder). */
-export function parseBody(type: number, body: Uint8Array): Message {
+/**
+ * Parse one complete body. Throws FramewireError on malformed input (caught by the decoder).
+ * `codecs`: the receiver's offer (DecoderOptions.codecs); an ACCEPT or FRAME with a codec outside it is E_UNSUPPORTED.
+ */
+export function parseBody(type: number, body: Uint8Array, codecs = 0): Message {
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   switch (type) {
     case MessageType.HELLO: {
@@ -84,6 +100,7 @@ export function parseBody(type: number, body: Uint8Array): Message {
       if (version !== PROTOCOL_VERSION) {
         throw new FramewireError('E_VERSION', versionRejectText([PROTOCOL_VERSION], `protocol version ${version} is not supported`));
       }
+      const codecs = view.getUint8(13);
       return {
         type: 'hello',
         version,
@@ -92,6 +109,8 @@ export function parseBody(type: number, body: Uint8Array): Message {
         fps: view.getUint16(10),
         quality: view.getUint8(12),
         token: text(body, view, 14, HELLO_FIXED_SIZE, 'token'),
+        // Only when set, so a HELLO from before §4.1.1 decodes to exactly the message it always did.
+        ...(codecs !== 0 ? { codecs } : {}),
       };
     }
     case MessageType.ACCEPT:
@@ -102,7 +121,7 @@ export function parseBody(type: number, body: Uint8Array): Message {
         height: view.getUint16(4),
         fps: view.getUint16(6),
         quality: view.getUint8(8),
-        codec: codec(view.getUint8(9)),
+        codec: codec(view.getUint8(9), codecs),
         window: view.getUint16(10),
         serverTimeUs: u64(view, 12),
         source: text(body, view, 22, ACCEPT_FIXED_SIZE, 'source description'),
@@ -125,13 +144,16 @@ export function parseBody(type: number, body: Uint8Array): Message {
       if (FRAME_FIELDS_SIZE + payloadLength !== body.length) {
         throw malformed(`frame payload length ${payloadLength} does not match the body (${body.length - FRAME_FIELDS_SIZE} bytes)`);
       }
+      const flags = view.getUint8(17);
       return {
         type: 'frame',
         seq: view.getUint32(0),
         captureUs: u64(view, 4),
         width: view.getUint16(12),
         height: view.getUint16(14),
-        codec: codec(view.getUint8(16)),
+        codec: codec(view.getUint8(16), codecs),
+        ...((flags & FrameFlag.KEYFRAME) !== 0 ? { keyframe: true } : {}),
+        ...((flags & FrameFlag.CATCH_UP) !== 0 ? { catchUp: true } : {}),
         payload: body.subarray(FRAME_FIELDS_SIZE),
       };
     }
@@ -209,9 +231,11 @@ export class MessageDecoder {
   private readonly queue = new ChunkQueue();
   private pending: { type: number; length: number } | null = null;
   private failed: FramewireError | null = null;
+  private readonly codecs: number;
 
   constructor(options: DecoderOptions = {}) {
     this.max = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.codecs = options.codecs ?? 0;
   }
 
   /** Bytes held waiting for the rest of a message. */
@@ -234,7 +258,7 @@ export class MessageDecoder {
         const body = this.queue.take(this.pending.length);
         const type = this.pending.type;
         this.pending = null;
-        messages.push(parseBody(type, body));
+        messages.push(parseBody(type, body, this.codecs));
       }
     } catch (e) {
       this.failed = e instanceof FramewireError ? e : new FramewireError('E_MALFORMED', String(e));

@@ -10,6 +10,7 @@ import {
   MAGIC,
   MAX_TEXT_BYTES,
   MAX_TOKEN_BYTES,
+  FrameFlag,
   MessageType,
   type MessageTypeId,
 } from './constants.js';
@@ -72,6 +73,7 @@ export function encodeFrameHeader(f: Omit<FrameMessage, 'type' | 'payload'>, pay
   view.setUint16(o + 12, f.width);
   view.setUint16(o + 14, f.height);
   view.setUint8(o + 16, f.codec);
+  view.setUint8(o + 17, (f.keyframe ? FrameFlag.KEYFRAME : 0) | (f.catchUp ? FrameFlag.CATCH_UP : 0));
   view.setUint32(o + 20, payloadLength);
   return out;
 }
@@ -88,6 +90,7 @@ export function encodeMessage(m: Message): Uint8Array {
       view.setUint16(o + 8, m.height);
       view.setUint16(o + 10, m.fps);
       view.setUint8(o + 12, m.quality);
+      view.setUint8(o + 13, m.codecs ?? 0);
       view.setUint16(o + 14, token.length);
       bytes.set(token, o + HELLO_FIXED_SIZE);
       return bytes;

@@ -13,6 +13,11 @@ export interface HelloMessage extends StreamParams {
   type: 'hello';
   version: number;
   token: string;
+  /**
+   * Codecs the client can take, a bitmask: bit 0 JPEG, bit 1 H.264 (§4.1.1). Absent or 0: JPEG only.
+   * Decoded only when non-zero, so a HELLO without it decodes as before.
+   */
+  codecs?: number;
 }
 
 export interface AcceptMessage extends StreamParams {
@@ -38,6 +43,10 @@ export interface FrameMessage {
   width: number;
   height: number;
   codec: CodecId;
+  /** The payload decodes on its own (§3.4). Present (true) only when the flag is set; every JPEG payload is one anyway. */
+  keyframe?: boolean;
+  /** Part of a catch-up burst: decode it, do not show it (§4.2.1). Present (true) only when the flag is set. */
+  catchUp?: boolean;
   payload: Uint8Array;
 }
 

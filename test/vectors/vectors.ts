@@ -25,6 +25,8 @@ export interface Vector {
   detect?: Detect;
   /** What a server answers when these bytes open a connection, over TCP and WebSocket alike (§4.1). */
   opening?: 'accept' | ErrorCode;
+  /** The HELLO codecs byte the decoding receiver offered (decoder option codecs, §4.1.1); absent: 0. */
+  codecs?: number;
 }
 
 /** Parse a .hex fixture: '#' comment lines, free whitespace, lowercase hex digits only. */

@@ -4,7 +4,7 @@
  * What every viewer shares (grant, admission, slot, stalls, counters, close) is its Viewer's (../viewer.ts);
  * this adds the framewire/1 wire: the FRAME message, the ack window, keep-alive and STATUS.
  */
-import { Codec, PROTOCOL_VERSION } from '../../protocol/constants.js';
+import { Codec, PROTOCOL_VERSION, offeredCodecs, type CodecId } from '../../protocol/constants.js';
 import { encodeFrameHeader, encodeMessage } from '../../protocol/encode.js';
 import type { HelloMessage, Message, PingMessage, StreamParams } from '../../protocol/messages.js';
 import { StatusCode } from '../../protocol/messages.js';
@@ -23,6 +23,17 @@ export const FRAMEWIRE_FRAME: WireFormat = {
   build: (f: EncodedFrame) =>
     Buffer.concat([encodeFrameHeader({ seq: f.seq, captureUs: f.captureUs, width: f.width, height: f.height, codec: Codec.JPEG }, f.payload.length), f.payload]),
 };
+
+/**
+ * The codec a conversation is granted (§4.1.1), from the HELLO's `codecs` byte. This server encodes JPEG only,
+ * so JPEG is granted whatever else is offered, and the ACCEPT says so: a client offering H.264 learns it gets
+ * JPEG, which is a fallback, not an error. Granting H.264 goes here, once the hub has an H.264 profile:
+ * Codec.H264 when it is offered and such a profile can be served; the FRAME builder then follows the grant.
+ */
+export function grantCodec(codecs: number, serves: readonly CodecId[] = [Codec.JPEG]): CodecId {
+  // JPEG is in every offer (a HELLO's codecs byte 0 means JPEG only), so it is always the fallback.
+  return offeredCodecs(codecs).includes(Codec.H264) && serves.includes(Codec.H264) ? Codec.H264 : Codec.JPEG;
+}
 
 export interface SessionTransport {
   readonly remoteAddress: string;
@@ -44,6 +55,8 @@ export class FramewireSession {
   /** 'auth': the hello arrived and its token is being checked (which may wait its turn, see auth-limiter.ts). */
   private state: 'hello' | 'auth' | 'streaming' | 'closed' = 'hello';
   private viewer: Viewer | null = null;
+  /** Granted once, from the HELLO; every ACCEPT of the conversation repeats it (§4.1.1). */
+  private codec: CodecId = Codec.JPEG;
   /** Sequence numbers sent and not yet acknowledged, oldest first. */
   private readonly inFlight: number[] = [];
   /** The newest seq sent on this connection (null before the first frame): no ACK may go past it. */
@@ -168,6 +181,7 @@ export class FramewireSession {
       return this.fail(v.code, v.missing ? `${v.text} (--token)` : v.text, true, false);
     }
     const peer = { address: this.transport.remoteAddress, protocol: this.transport.protocol };
+    this.codec = grantCodec(h.codecs ?? 0);
     try {
       this.viewer = Viewer.open(this.ctx, peer, h, {
         ready: () => this.inFlight.length < this.ctx.config.window && this.transport.isOpen(),
@@ -197,7 +211,7 @@ export class FramewireSession {
       type: 'accept',
       version: PROTOCOL_VERSION,
       ...g,
-      codec: Codec.JPEG,
+      codec: this.codec,
       window: this.ctx.config.window,
       serverTimeUs: nowUs(),
       source: this.ctx.hub.source.info.description,
