@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { ClockOffset } from '../../src/client/clock-offset.js';
 import { Conversation, type ConversationEvent, type ConversationOptions, type Step } from '../../src/client/conversation.js';
 import { FramewireError } from '../../src/errors.js';
+import { Codec } from '../../src/protocol/constants.js';
 import { encodeMessage } from '../../src/protocol/encode.js';
 import type { AcceptMessage, FrameMessage, Message } from '../../src/protocol/messages.js';
 import { loadIndex, readVectorBytes, toHex } from '../vectors/vectors.js';
@@ -262,7 +263,7 @@ describe('client conversation: refusals and hostile servers', () => {
   const invalid = loadIndex().filter((v) => v.kind === 'invalid' && !v.messagesBefore);
   for (const v of invalid) {
     it(`bytes that do not decode end it with the decoder's code: ${v.file} → ${v.error}`, () => {
-      const c = streaming();
+      const c = streaming(v.codecs ? { codecs: [Codec.JPEG, Codec.H264] } : {});
       const step = c.receiveBytes(readVectorBytes(v.file), T);
       assert.deepEqual(step.send, []);
       const e = ending(step);
@@ -330,6 +331,61 @@ describe('client conversation: refusals and hostile servers', () => {
     const e = ending(s.transportClosed());
     assert.deepEqual([e.reason, e.error?.code], ['closed', 'E_CLOSED']);
     assert.deepEqual(s.transportClosed(), { send: [], events: [] });
+  });
+});
+
+describe('client conversation: codec negotiation (§4.1.1)', () => {
+  const H264 = { codecs: [Codec.JPEG, Codec.H264] } as const;
+
+  it('offering H.264 sets the HELLO codecs byte (hello-codecs.hex); offering JPEG alone leaves it 0', () => {
+    assert.equal(toHex(encodeMessage(conversation(H264).start(T).send[0]!)), toHex(readVectorBytes('hello-codecs.hex')));
+    const jpeg = conversation({ codecs: [Codec.JPEG] }).start(T).send[0]!;
+    assert.equal(toHex(encodeMessage(jpeg)), toHex(readVectorBytes('hello-no-token.hex')));
+  });
+
+  it('offers H.264, the server grants JPEG: it streams JPEG and knows it', () => {
+    const c = conversation(H264);
+    c.start(T);
+    assert.equal(c.codec, null);
+    const accepted = c.receiveBytes(readVectorBytes('accept.hex'), T);
+    assert.deepEqual(accepted.events, [{ type: 'accepted', accept: ACCEPT, answers: 'hello' }]);
+    assert.equal(c.codec, Codec.JPEG);
+    const one = c.receiveBytes(readVectorBytes('frame.hex'), T);
+    assert.deepEqual(types(one), ['>ack', '<frame']);
+  });
+
+  it('offers H.264 and is granted it: keyframe and catch-up FRAMEs come through with their flags', () => {
+    const c = conversation(H264);
+    c.start(T);
+    assert.equal(c.receiveBytes(readVectorBytes('accept-h264.hex'), T).events[0]?.type, 'accepted');
+    assert.equal(c.codec, Codec.H264);
+    const key = c.receiveBytes(readVectorBytes('frame-h264-keyframe.hex'), T).events[0];
+    assert.ok(key?.type === 'frame');
+    assert.deepEqual([key.frame.codec, key.frame.keyframe, key.frame.catchUp], [Codec.H264, true, undefined]);
+    const burst = c.receiveBytes(readVectorBytes('frame-h264-catch-up.hex'), T).events[0];
+    assert.ok(burst?.type === 'frame');
+    assert.deepEqual([burst.frame.keyframe, burst.frame.catchUp], [undefined, true]);
+  });
+
+  it('granted a codec it did not offer: E_UNSUPPORTED, as bytes and as a decoded message', () => {
+    const c = conversation();
+    c.start(T);
+    const e = ending(c.receiveBytes(readVectorBytes('accept-h264.hex'), T));
+    assert.deepEqual([e.reason, e.error?.code], ['violation', 'E_UNSUPPORTED']);
+    const m = conversation();
+    m.start(T);
+    const e2 = ending(m.receive({ ...ACCEPT, codec: Codec.H264 }, T));
+    assert.deepEqual([e2.reason, e2.error?.code], ['violation', 'E_UNSUPPORTED']);
+    assert.equal(m.codec, null);
+  });
+
+  it('granted JPEG, then an H.264 FRAME or an ACCEPT changing the codec: E_UNSUPPORTED (one codec per conversation)', () => {
+    const f = streaming(H264);
+    const e = ending(f.receive({ ...frame(1), codec: Codec.H264, keyframe: true }, T));
+    assert.deepEqual([e.reason, e.error?.code], ['violation', 'E_UNSUPPORTED']);
+    const a = streaming(H264);
+    const e2 = ending(a.receive({ ...ACCEPT, codec: Codec.H264 }, T));
+    assert.deepEqual([e2.reason, e2.error?.code], ['violation', 'E_UNSUPPORTED']);
   });
 });
 
