@@ -31,7 +31,7 @@ import { DEFAULT_MAX_ACCESS_UNIT_BYTES } from '../codecs/h264/annexb.js';
 import { ParameterSetCache } from '../codecs/h264/params.js';
 import { nowUs } from '../clock.js';
 import type { RawFrame, SourceEvent } from '../sources/source.js';
-import { trackChild, untrackChild } from '../sources/ffmpeg/child-reaper.js';
+import { stopChild, trackChild } from '../sources/ffmpeg/child-reaper.js';
 import { findFfmpeg } from '../sources/ffmpeg/locate.js';
 import { StderrLog } from '../sources/ffmpeg/stderr-log.js';
 import {
@@ -472,17 +472,9 @@ export class H264Encoder {
   }
 
   /** SIGTERM, then SIGKILL after the grace period; resolves once the process has exited. */
-  private async kill(run: Run): Promise<void> {
-    const child = run.child;
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      child.stdin?.destroy();
-      child.kill('SIGTERM');
-      const grace = setTimeout(() => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      }, this.opts.killGraceMs ?? 2000);
-      await run.exited;
-      clearTimeout(grace);
-    }
-    untrackChild(child);
+  private kill(run: Run): Promise<void> {
+    // Frames still queued on stdin are of no use to an encoder being stopped.
+    if (run.child.exitCode === null && run.child.signalCode === null) run.child.stdin?.destroy();
+    return stopChild(run.child, run.exited, this.opts.killGraceMs ?? 2000);
   }
 }

@@ -13,6 +13,7 @@ import { effectiveFps, FfmpegSource, measuredFps } from '../../src/sources/ffmpe
 import { JpegSplitter } from '../../src/sources/jpeg-splitter.js';
 import { splitArgs } from '../../src/sources/ffmpeg/split-args.js';
 import { parseProbeOutput } from '../../src/sources/ffmpeg/probe.js';
+import { recorded } from '../helpers/recorder.js';
 import {
   buildFfmpegArgs,
   cameraInputArgs,
@@ -101,47 +102,14 @@ describe('source specs and ffmpeg command lines (pure)', () => {
 // ---------------------------------------------------------------- with a real ffmpeg
 
 interface Collector extends SourceSink {
-  frames: RawFrame[];
-  events: SourceEvent[];
-  /** Resolves when `pred` holds (checked after every frame/event); rejects after timeoutMs. */
+  readonly frames: RawFrame[];
+  readonly events: SourceEvent[];
   until(pred: () => boolean, timeoutMs: number, what: string): Promise<void>;
 }
 
 function collector(): Collector {
-  const waiters = new Set<() => void>();
-  const poke = (): void => {
-    for (const w of [...waiters]) w();
-  };
-  const c: Collector = {
-    frames: [],
-    events: [],
-    frame(f) {
-      c.frames.push(f);
-      poke();
-    },
-    event(e) {
-      c.events.push(e);
-      poke();
-    },
-    until(pred, timeoutMs, what) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          if (!pred()) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          const log = c.events.map((e) => JSON.stringify(e)).join('\n');
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${c.frames.length} frames; events:\n${log}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
-  };
-  return c;
+  const r = recorded<RawFrame>('frames');
+  return { frames: r.items, events: r.events, frame: r.add, event: r.event, until: r.until };
 }
 
 

@@ -19,51 +19,20 @@ import type { RawFrame, SourceEvent } from '../../src/sources/source.js';
 import { FramewireError } from '../../src/errors.js';
 import { requireTool } from '../helpers/tools.js';
 import { alive } from '../helpers/process.js';
+import { recorded } from '../helpers/recorder.js';
 
 const W = 640;
 const H = 360;
 
 interface Recorder extends H264EncoderSink {
-  aus: EncodedAccessUnit[];
-  events: SourceEvent[];
-  /** Resolves when `pred` holds (checked after every access unit and event); rejects after ms. */
+  readonly aus: EncodedAccessUnit[];
+  readonly events: SourceEvent[];
   until(pred: () => boolean, ms: number, what: string): Promise<void>;
 }
 
 function recorder(): Recorder {
-  const waiters = new Set<() => void>();
-  const poke = (): void => {
-    for (const w of [...waiters]) w();
-  };
-  const r: Recorder = {
-    aus: [],
-    events: [],
-    accessUnit(au) {
-      r.aus.push(au);
-      poke();
-    },
-    event(e) {
-      r.events.push(e);
-      poke();
-    },
-    until(pred, ms, what) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          if (!pred()) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timed out after ${ms} ms waiting for ${what}; ${r.aus.length} access units; events:\n${r.events.map((e) => JSON.stringify(e)).join('\n')}`));
-        }, ms);
-        waiters.add(check);
-        check();
-      });
-    },
-  };
-  return r;
+  const r = recorded<EncodedAccessUnit>('access units');
+  return { aus: r.items, events: r.events, accessUnit: r.add, event: r.event, until: r.until };
 }
 
 const nalTypes = (au: EncodedAccessUnit): number[] => au.nals.map((n) => n[0]! & 0x1f);

@@ -27,3 +27,19 @@ export function trackChild(child: ChildProcess): void {
 export function untrackChild(child: ChildProcess): void {
   live.delete(child);
 }
+
+/**
+ * SIGTERM, then SIGKILL after graceMs; resolves once the process has exited (`exited`), and forgets it.
+ * ffmpeg finishes its output on SIGTERM, but a child stuck in a device or a full pipe may never exit without KILL.
+ */
+export async function stopChild(child: ChildProcess, exited: Promise<void>, graceMs: number): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+    child.kill('SIGTERM');
+    const grace = setTimeout(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }, graceMs);
+    await exited;
+    clearTimeout(grace);
+  }
+  untrackChild(child);
+}

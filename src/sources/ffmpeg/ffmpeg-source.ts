@@ -21,7 +21,7 @@ import { buildFfmpegArgs, type InputPlan } from './input-args.js';
 import { findFfmpeg } from './locate.js';
 import { StderrLog } from './stderr-log.js';
 import { redactText } from '../redact.js';
-import { trackChild, untrackChild } from './child-reaper.js';
+import { stopChild, trackChild } from './child-reaper.js';
 
 export interface FfmpegSourceOptions {
   /** The input to open; a function is called on every start() (it may probe devices or files). */
@@ -317,17 +317,8 @@ export class FfmpegSource implements Source {
   }
 
   /** SIGTERM, then SIGKILL after the grace period; resolves once the process has exited. */
-  private async kill(run: Run): Promise<void> {
-    const child = run.child;
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      child.kill('SIGTERM');
-      const grace = setTimeout(() => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      }, this.opts.killGraceMs ?? 2000);
-      await run.exited;
-      clearTimeout(grace);
-    }
-    untrackChild(child);
+  private kill(run: Run): Promise<void> {
+    return stopChild(run.child, run.exited, this.opts.killGraceMs ?? 2000);
   }
 
   private clearTimers(): void {
