@@ -1,7 +1,16 @@
 import type { Profile } from './profile.js';
 
-/** What the payload is coded as. JPEG today; H.264 will add its own (and frames that are not keyframes). */
-export type MediaCodec = 'jpeg';
+/** What the payload is coded as: a JPEG picture, or one H.264 access unit in Annex-B form (docs/h264.md). */
+export type MediaCodec = 'jpeg' | 'h264';
+
+/** How an H.264 access unit differs from a JPEG picture: its codec, and whether a decoder can start at it. */
+export interface CodedAs {
+  readonly codec: MediaCodec;
+  /** An IDR picture (with its SPS/PPS): a decoder can start here. */
+  readonly keyframe: boolean;
+}
+
+const JPEG: CodedAs = { codec: 'jpeg', keyframe: true };
 
 /**
  * How one transport puts a frame on its wire (framewire/1 FRAME, the tutorial's header, an MJPEG part).
@@ -20,9 +29,9 @@ export interface WireFormat {
  * every viewer (measured: writev was 61 % of the event loop at 400 clients).
  */
 export class EncodedFrame {
-  readonly codec: MediaCodec = 'jpeg';
-  /** Decodable on its own. Always true for JPEG; the seam where a drop policy for H.264 looks. */
-  readonly keyframe = true;
+  readonly codec: MediaCodec;
+  /** Decodable on its own. Always true for JPEG; for H.264 where a drop policy may resume (newest-frame-slot.ts). */
+  readonly keyframe: boolean;
   private readonly wires = new Map<WireFormat, Uint8Array>();
 
   constructor(
@@ -34,7 +43,12 @@ export class EncodedFrame {
     readonly encodedUs: number,
     /** The no-signal picture, shown while the source is lost (pipeline/no-signal.ts), not a captured frame. */
     readonly standIn = false,
-  ) {}
+    coded: CodedAs = JPEG,
+  ) {
+    this.codec = coded.codec;
+    // Every JPEG stands alone, whatever a caller says.
+    this.keyframe = coded.codec === 'jpeg' || coded.keyframe;
+  }
 
   get width(): number {
     return this.profile.width;

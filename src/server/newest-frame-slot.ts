@@ -9,9 +9,9 @@ export interface FrameSink {
 
 /**
  * What waits when a frame arrives for a viewer that cannot take it yet: the codec's rule for dropping.
- * JPEG: every frame stands alone, so the newer one replaces the waiting one. H.264 (not yet served) will
- * need another: a frame that predicts from a dropped one cannot be shown, so once one is dropped the viewer
- * skips to the next keyframe (EncodedFrame.keyframe). A policy may keep state; each viewer has its own.
+ * JPEG: every frame stands alone, so the newer one replaces the waiting one. H.264: a frame that predicts
+ * from a dropped one cannot be shown, so once one is dropped the viewer skips to the next keyframe
+ * (EncodedFrame.keyframe). A policy may keep state; each viewer has its own (slotPolicyFor makes a new one).
  */
 export interface SlotPolicy {
   /**
@@ -19,6 +19,10 @@ export interface SlotPolicy {
    * to write now or to keep waiting, or null for none; whichever of the two it does not return is dropped.
    */
   offer(waiting: EncodedFrame | null, frame: EncodedFrame, canSend: boolean): EncodedFrame | null;
+  /** Frames dropped only because an earlier one of their reference chain was (H.264); 0 for JPEG. */
+  readonly skipped?: number;
+  /** The stream restarts (NewestFrameSlot.clear: another profile, the waiting frame thrown away): what follows may lack its references. */
+  broken?(): void;
 }
 
 /** JPEG: the newest frame wins. */
@@ -26,11 +30,47 @@ export const replaceWaiting: SlotPolicy = {
   offer: (_waiting, frame) => frame,
 };
 
-/** The drop rule for a codec: where H.264's skip-to-keyframe policy will be chosen. */
+/**
+ * H.264: a viewer gets an unbroken run from a keyframe or nothing. Frames queue behind one another (a
+ * waiting frame is never replaced: the next one predicts from it), so when a frame arrives while one
+ * already waits, one of them must go, and with it every frame up to the next keyframe. A newer keyframe
+ * replaces the waiting frame at once (it needs nothing before it); otherwise the newcomer is dropped and
+ * the viewer skips until a keyframe comes. A viewer starts skipping: its first frame is a keyframe.
+ * `skipped` counts the frames dropped while skipping (a joiner's wait for its first keyframe included),
+ * beyond the one whose drop started the skip.
+ */
+export class SkipToKeyframe implements SlotPolicy {
+  private skipping = true;
+  skipped = 0;
+
+  broken(): void {
+    this.skipping = true;
+  }
+
+  offer(waiting: EncodedFrame | null, frame: EncodedFrame, _canSend: boolean): EncodedFrame | null {
+    if (frame.keyframe) {
+      // Whatever waits is older than a picture that needs nothing before it: the keyframe replaces it.
+      this.skipping = false;
+      return frame;
+    }
+    if (this.skipping) {
+      this.skipped++;
+      return waiting;
+    }
+    if (waiting === null) return frame;
+    // Two frames, room for one: keep the older (its chain is intact so far), drop this one and its followers.
+    this.skipping = true;
+    return waiting;
+  }
+}
+
+/** The drop rule for a codec: a new one per viewer, since H.264's keeps state. */
 export function slotPolicyFor(codec: MediaCodec): SlotPolicy {
   switch (codec) {
     case 'jpeg':
       return replaceWaiting;
+    case 'h264':
+      return new SkipToKeyframe();
   }
 }
 
@@ -83,7 +123,13 @@ export class NewestFrameSlot {
     return this.writeStartedMs >= 0 && (now ?? Date.now()) - this.writeStartedMs > limitMs;
   }
 
+  /** Frames the codec's policy dropped to keep a reference chain whole (H.264), within `dropped`. */
+  get skipped(): number {
+    return this.policy.skipped ?? 0;
+  }
+
   clear(): void {
+    this.policy.broken?.();
     this.waiting = null;
   }
 

@@ -21,7 +21,15 @@ import { Viewer, type Grant, type SourceStatus } from '../viewer.js';
 export const FRAMEWIRE_FRAME: WireFormat = {
   name: 'framewire/1 FRAME',
   build: (f: EncodedFrame) =>
-    Buffer.concat([encodeFrameHeader({ seq: f.seq, captureUs: f.captureUs, width: f.width, height: f.height, codec: Codec.JPEG }, f.payload.length), f.payload]),
+    Buffer.concat([
+      encodeFrameHeader(
+        f.codec === 'h264'
+          ? { seq: f.seq, captureUs: f.captureUs, width: f.width, height: f.height, codec: Codec.H264, keyframe: f.keyframe }
+          : { seq: f.seq, captureUs: f.captureUs, width: f.width, height: f.height, codec: Codec.JPEG },
+        f.payload.length,
+      ),
+      f.payload,
+    ]),
 };
 
 /**

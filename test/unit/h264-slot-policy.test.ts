@@ -1,0 +1,131 @@
+/**
+ * The H.264 drop rule (server/newest-frame-slot.ts SkipToKeyframe): a viewer that cannot take every frame
+ * gets only runs that start at a keyframe and have no gap, and the frames skipped for that are counted.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { EncodedFrame } from '../../src/pipeline/encoded-frame.js';
+import { NewestFrameSlot, SkipToKeyframe, replaceWaiting, slotPolicyFor, type FrameSink } from '../../src/server/newest-frame-slot.js';
+import { FRAMEWIRE_FRAME } from '../../src/server/framewire/session.js';
+import { MessageDecoder } from '../../src/protocol/decoder.js';
+import { Codec } from '../../src/protocol/constants.js';
+
+const profile = Object.freeze({ width: 64, height: 48, quality: 0 });
+const GOP = 10;
+
+function au(seq: number, gop = GOP): EncodedFrame {
+  return new EncodedFrame(seq, seq * 33_333, profile, Buffer.from([0, 0, 0, 1, 9, seq & 0xff]), 0, false, { codec: 'h264', keyframe: seq % gop === 0 });
+}
+
+/** A viewer whose writes finish only when the test says so: `pending` holds their done callbacks. */
+function slowSink(): FrameSink & { got: EncodedFrame[]; pending: (() => void)[] } {
+  const s = {
+    got: [] as EncodedFrame[],
+    pending: [] as (() => void)[],
+    ready: () => true,
+    write(f: EncodedFrame, done: () => void) {
+      s.got.push(f);
+      s.pending.push(done);
+    },
+  };
+  return s;
+}
+
+/** Every received frame is a keyframe or the very next frame after the one received before it. */
+function assertDecodable(got: readonly EncodedFrame[]): void {
+  assert.ok(got.length > 0);
+  assert.equal(got[0]!.keyframe, true, `first frame ${got[0]!.seq} is not a keyframe`);
+  for (let i = 1; i < got.length; i++) {
+    const f = got[i]!;
+    assert.ok(f.keyframe || f.seq === got[i - 1]!.seq + 1, `frame ${f.seq} follows ${got[i - 1]!.seq}: its reference is missing`);
+  }
+}
+
+describe('H.264 slot policy: skip to the next keyframe', () => {
+  it('a viewer that keeps up gets every frame from its first keyframe, nothing skipped after it', () => {
+    const sink = slowSink();
+    const slot = new NewestFrameSlot(sink, slotPolicyFor('h264'));
+    for (let seq = 3; seq < 40; seq++) {
+      slot.offer(au(seq));
+      sink.pending.shift()?.();
+    }
+    assert.deepEqual(
+      sink.got.map((f) => f.seq),
+      Array.from({ length: 30 }, (_, i) => 10 + i),
+      'joins at the first keyframe (seq 10), then every frame',
+    );
+    assert.equal(slot.skipped, 7, 'seq 3..9 were skipped waiting for the first keyframe');
+    assertDecodable(sink.got);
+  });
+
+  it('a viewer taking one frame in three gets only gapless runs from keyframes, and skips are counted', () => {
+    const sink = slowSink();
+    const slot = new NewestFrameSlot(sink, slotPolicyFor('h264'));
+    for (let seq = 0; seq < 100; seq++) {
+      slot.offer(au(seq));
+      if (seq % 3 === 2) sink.pending.shift()?.();
+    }
+    while (sink.pending.length > 0) sink.pending.shift()!();
+    assertDecodable(sink.got);
+    assert.ok(slot.skipped > 0, 'frames were skipped');
+    assert.ok(slot.dropped >= slot.skipped, 'skips are among the drops');
+    assert.equal(slot.sent + slot.dropped, 100, 'every frame is sent or counted as dropped');
+    // Each GOP yields at least its keyframe: the viewer never waits more than one GOP for a picture.
+    for (let k = 0; k < 100; k += GOP) assert.ok(sink.got.some((f) => f.seq === k), `keyframe ${k} reached the viewer`);
+  });
+
+  it('the same slow viewer on the JPEG rule would get gaps (why H.264 needs its own rule)', () => {
+    const sink = slowSink();
+    const slot = new NewestFrameSlot(sink, replaceWaiting);
+    for (let seq = 0; seq < 100; seq++) {
+      slot.offer(au(seq));
+      if (seq % 3 === 2) sink.pending.shift()?.();
+    }
+    assert.throws(() => assertDecodable(sink.got));
+  });
+
+  it('after clear() (another profile) the viewer waits for a keyframe again', () => {
+    const sink = slowSink();
+    const slot = new NewestFrameSlot(sink, slotPolicyFor('h264'));
+    for (let seq = 0; seq < 5; seq++) {
+      slot.offer(au(seq));
+      sink.pending.shift()?.();
+    }
+    slot.clear();
+    for (let seq = 25; seq < 35; seq++) {
+      slot.offer(au(seq));
+      sink.pending.shift()?.();
+    }
+    assert.deepEqual(
+      sink.got.map((f) => f.seq),
+      [0, 1, 2, 3, 4, 30, 31, 32, 33, 34],
+    );
+  });
+
+  it('each viewer has its own policy state', () => {
+    assert.notEqual(slotPolicyFor('h264'), slotPolicyFor('h264'));
+    assert.ok(slotPolicyFor('h264') instanceof SkipToKeyframe);
+    assert.equal(slotPolicyFor('jpeg'), replaceWaiting);
+  });
+});
+
+describe('framewire/1 FRAME of an H.264 access unit', () => {
+  it('carries codec 2 and the keyframe flag; a JPEG frame carries codec 1', () => {
+    const decode = (f: EncodedFrame) => {
+      const r = new MessageDecoder({ codecs: 0x03 }).push(f.wire(FRAMEWIRE_FRAME));
+      assert.equal(r.error, null);
+      const m = r.messages[0]!;
+      assert.equal(m.type, 'frame');
+      return m;
+    };
+    const key = decode(au(0));
+    const delta = decode(au(1));
+    assert.equal(key.type === 'frame' && key.codec, Codec.H264);
+    assert.equal(key.type === 'frame' && key.keyframe, true);
+    assert.notEqual(delta.type === 'frame' && delta.keyframe, true);
+    assert.deepEqual(delta.type === 'frame' && [...delta.payload], [0, 0, 0, 1, 9, 1]);
+    const jpeg = decode(new EncodedFrame(7, 0, profile, Buffer.from([0xff, 0xd8, 0xff, 0xd9]), 0));
+    assert.equal(jpeg.type === 'frame' && jpeg.codec, Codec.JPEG);
+    assert.notEqual(jpeg.type === 'frame' && jpeg.keyframe, true, 'JPEG frames carry no flags (§3.4.1)');
+  });
+});
