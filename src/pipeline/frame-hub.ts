@@ -16,8 +16,10 @@ import { redactText } from '../sources/redact.js';
 import { encodeForProfile } from './encoder.js';
 import { EncodedFrame } from './encoded-frame.js';
 import { NoSignalPictures } from './no-signal.js';
-import { profileKey, type Profile } from './profile.js';
+import { codecOf, profileKey, type Profile } from './profile.js';
 import { FramewireError, toFramewireError } from '../errors.js';
+import { H264Encoder, type EncodedAccessUnit } from './h264-encoder.js';
+import type { H264EncoderChoice } from './h264-encoder-args.js';
 
 export interface Subscriber {
   /** A frame for this subscriber; called synchronously on the event loop. Must not throw. */
@@ -54,6 +56,21 @@ export interface HubOptions {
   maxProfiles?: number;
   /** Encoding work all profiles may cost together, in pixels per second (see encodeCost). */
   encodeBudget?: number;
+  /** How H.264 profiles are encoded (one H264Encoder each, docs/h264.md). */
+  h264?: H264HubOptions;
+}
+
+export interface H264HubOptions {
+  /** Seconds from one keyframe to the next; default 2. */
+  gopSeconds?: number;
+  /** Default 'auto'. */
+  encoder?: H264EncoderChoice;
+  ffmpegPath?: string;
+}
+
+/** An H.264 profile's encoder: started with its first subscriber, stopped when the last one leaves. */
+interface H264State {
+  encoder: H264Encoder;
 }
 
 export interface HubObserver {
@@ -84,6 +101,7 @@ interface ProfileState {
   skippedBusy: number;
   lastEncodeMs: number;
   latest: EncodedFrame | null;
+  h264: H264State | null;
 }
 
 /**
@@ -140,7 +158,8 @@ export class FrameHub {
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopStandIn();
-    await this.source.stop();
+    const encoders = [...this.profiles.values()].flatMap((p) => (p.h264 ? [p.h264.encoder.stop()] : []));
+    await Promise.all([this.source.stop(), ...encoders]);
     this.releaseLatestRaw?.();
     this.latestRaw = null;
   }
@@ -194,13 +213,14 @@ export class FrameHub {
     let best: Profile | null = null;
     for (const ps of live) {
       const q = ps.profile;
+      if (codecOf(q) !== codecOf(p) || (q.bitrate ?? 0) > (p.bitrate ?? 0)) continue;
       if (q.width > p.width || q.height > p.height || q.quality > p.quality || !fits(q, ps)) continue;
       if (!best || q.width * q.height > best.width * best.height || (q.width * q.height === best.width * best.height && q.quality > best.quality)) best = q;
     }
     if (best) return best;
     if (live.length < maxProfiles) {
       for (let s = 0.9; p.width * s >= 16 && p.height * s >= 16; s *= 0.9) {
-        const q = { width: 2 * Math.floor((p.width * s) / 2), height: 2 * Math.floor((p.height * s) / 2), quality: p.quality };
+        const q = { ...p, width: 2 * Math.floor((p.width * s) / 2), height: 2 * Math.floor((p.height * s) / 2) };
         const ps = this.profiles.get(profileKey(q));
         if (fits(q, ps && live.includes(ps) ? ps : undefined)) return ps?.profile ?? q;
       }
@@ -299,16 +319,66 @@ export class FrameHub {
     const key = profileKey(profile);
     let s = this.profiles.get(key);
     if (!s) {
-      s = { profile: Object.freeze({ ...profile }), key, subs: new Set(), encoding: 0, lastDeliveredUs: 0, encoded: 0, passedThrough: 0, skippedBusy: 0, lastEncodeMs: 0, latest: null };
+      s = { profile: Object.freeze({ ...profile }), key, subs: new Set(), encoding: 0, lastDeliveredUs: 0, encoded: 0, passedThrough: 0, skippedBusy: 0, lastEncodeMs: 0, latest: null, h264: null };
       this.profiles.set(key, s);
+      if (codecOf(profile) === 'h264') this.startH264(s);
     }
     return s;
+  }
+
+  private startH264(p: ProfileState): void {
+    const o = this.options.h264 ?? {};
+    const fps = Math.min(120, Math.max(1, Math.round(this.source.info.fps)));
+    const encoder = new H264Encoder({
+      width: p.profile.width,
+      height: p.profile.height,
+      fps,
+      bitrate: p.profile.bitrate ?? 2_000_000,
+      gop: Math.min(3600, Math.max(1, Math.round((o.gopSeconds ?? 2) * fps))),
+      encoder: o.encoder ?? 'auto',
+      ...(o.ffmpegPath !== undefined ? { ffmpegPath: o.ffmpegPath } : {}),
+    });
+    p.h264 = { encoder };
+    const log = (level: 'info' | 'warn' | 'error', text: string): void => {
+      for (const ob of this.observers) ob.sourceEvent?.({ kind: 'log', level, text });
+    };
+    encoder
+      .start({
+        accessUnit: (au) => this.deliverAccessUnit(p, au),
+        // The encoder's own faults are the log's business: the source is fine, and viewers skip to the keyframe it resumes with.
+        event: (e) => {
+          if (e.kind === 'log') log(e.level, e.text);
+          else if (e.kind === 'lost') log('warn', `H.264 ${p.key}: encoder lost: ${e.reason}`);
+          else log('info', `H.264 ${p.key}: encoder resumed`);
+        },
+      })
+      .catch((e: unknown) => {
+        const err = toFramewireError(e, 'E_UNSUPPORTED');
+        for (const ob of this.observers) ob.encodeFailed?.(err);
+      });
+  }
+
+  private deliverAccessUnit(p: ProfileState, au: EncodedAccessUnit): void {
+    if (this.profiles.get(p.key) !== p || p.subs.size === 0) return;
+    p.encoded++;
+    const ms = Math.max(0, (au.encodedUs - au.captureUs) / 1000);
+    p.lastEncodeMs = ms;
+    for (const o of this.observers) o.encoded?.(p.profile, ms, au.data.length, false);
+    const ef = new EncodedFrame(au.seq, au.captureUs, p.profile, au.data, au.encodedUs, false, { codec: 'h264', keyframe: au.keyframe });
+    // Every subscriber gets every access unit: each one predicts from the one before.
+    for (const s of p.subs) s.subscriber.deliver(ef);
   }
 
   private leave(state: SubState): void {
     const p = state.profile;
     p.subs.delete(state);
-    if (p.subs.size === 0 && p.encoding === 0) this.profiles.delete(p.key);
+    if (p.subs.size === 0 && p.encoding === 0) this.dropProfile(p);
+  }
+
+  private dropProfile(p: ProfileState): void {
+    if (this.profiles.get(p.key) === p) this.profiles.delete(p.key);
+    if (p.h264) void p.h264.encoder.stop();
+    p.h264 = null;
   }
 
   private isDue(s: SubState, captureUs: number): boolean {
@@ -324,6 +394,12 @@ export class FrameHub {
     this.releaseLatestRaw = frame.retain?.();
     for (const o of this.observers) o.captured?.(frame);
     for (const p of this.profiles.values()) {
+      if (p.h264) {
+        // Every frame, whatever rate its viewers asked: the encoder runs at the source's rate, paces itself
+        // (a bounded number of frames in flight) and counts what it refuses.
+        if (p.subs.size > 0 && !p.h264.encoder.encode(frame)) p.skippedBusy++;
+        continue;
+      }
       let due = false;
       for (const s of p.subs) {
         if (this.isDue(s, frame.captureUs)) {
@@ -412,7 +488,8 @@ export class FrameHub {
 
   /** One no-signal frame per profile and tick, shared by its subscribers like any frame. */
   private async deliverStandIn(p: ProfileState): Promise<void> {
-    if (![...p.subs].some((s) => s.subscriber.standIn)) return;
+    // The no-signal picture is a JPEG: an H.264 viewer is told in words (STATUS) instead.
+    if (p.h264 || ![...p.subs].some((s) => s.subscriber.standIn)) return;
     let payload: Buffer;
     try {
       payload = await this.noSignal.jpeg(p.profile);

@@ -1,12 +1,26 @@
-/** An output profile: everything that makes two clients' JPEG bytes differ. Encoded once, shared by all its clients. */
+import type { MediaCodec } from './encoded-frame.js';
+
+/**
+ * An output profile: everything that makes two clients' bytes differ. Encoded once, shared by all its
+ * clients. JPEG (no codec given) is size and quality; H.264 is size and bitrate (quality unused, 0), at the
+ * source's rate: one encoder's output cannot be thinned per viewer without breaking its reference chain.
+ */
 export interface Profile {
   readonly width: number;
   readonly height: number;
   readonly quality: number;
+  /** Default 'jpeg'. */
+  readonly codec?: MediaCodec;
+  /** H.264 only: bit/s. */
+  readonly bitrate?: number;
 }
 
 export function profileKey(p: Profile): string {
-  return `${p.width}x${p.height}q${p.quality}`;
+  return p.codec === 'h264' ? `${p.width}x${p.height}h264b${p.bitrate ?? 0}` : `${p.width}x${p.height}q${p.quality}`;
+}
+
+export function codecOf(p: Profile): MediaCodec {
+  return p.codec ?? 'jpeg';
 }
 
 /**

@@ -12,7 +12,7 @@ export interface ClientRecord {
   profile: Profile | null;
   fps: number;
   /** Live counters, read through the getter: each viewer owns its own (server/viewer.ts). */
-  counters: () => { sent: number; dropped: number; bytes: number };
+  counters: () => ClientTotals;
 }
 
 export interface ClientInfo {
@@ -33,13 +33,15 @@ export interface ClientTotals {
   sent: number;
   dropped: number;
   bytes: number;
+  /** Of `dropped`: H.264 frames dropped to keep a viewer's reference chain whole (skipped to the next keyframe). */
+  skipped: number;
 }
 
 /** Every streaming client of every transport, so limits and status are counted once. */
 export class ClientRegistry {
   private readonly clients = new Set<ClientRecord>();
   /** What clients that have left were sent and dropped: folded in as each leaves, so totals never go down. */
-  private readonly retired: ClientTotals = { sent: 0, dropped: 0, bytes: 0 };
+  private readonly retired: ClientTotals = { sent: 0, dropped: 0, bytes: 0, skipped: 0 };
   private readonly perAddress = new Map<string, number>();
   private nextId = 1;
 
@@ -75,6 +77,7 @@ export class ClientRegistry {
     this.retired.sent += k.sent;
     this.retired.dropped += k.dropped;
     this.retired.bytes += k.bytes;
+    this.retired.skipped += k.skipped;
     const key = addressKey(rec.address);
     const n = (this.perAddress.get(key) ?? 1) - 1;
     if (n <= 0) this.perAddress.delete(key);
@@ -89,6 +92,7 @@ export class ClientRegistry {
       t.sent += k.sent;
       t.dropped += k.dropped;
       t.bytes += k.bytes;
+      t.skipped += k.skipped;
     }
     return t;
   }

@@ -11,6 +11,10 @@ import { LIMITS, MAX_TOKEN_BYTES } from '../protocol/constants.js';
 import type { StreamParams } from '../protocol/messages.js';
 import { parseSourceSpec } from '../sources/spec.js';
 import { MIN_TOKEN_LENGTH, weakTokenReason } from './token.js';
+import { isH264EncoderChoice, type H264EncoderChoice } from '../pipeline/h264-encoder-args.js';
+
+/** What framewire/1 clients may be granted: JPEG only, H.264 required, or H.264 when the encoder works here. */
+export type ServeCodecs = 'jpeg' | 'h264' | 'both';
 
 /** Validated once at the edge (resolveServerConfig), frozen, and trusted inside. */
 export interface ServerConfig {
@@ -63,6 +67,17 @@ export interface ServerConfig {
   readonly maxClientMessageBytes: number;
   /** Frames sent ahead of a framewire/1 client's acks (end-to-end bound on queued frames). */
   readonly window: number;
+  /**
+   * H.264 for framewire/1 clients that offer it (docs/h264.md): 'both' (default) when the encoder probe
+   * succeeds at start-up, else JPEG and a log line; 'h264' fails the start-up without a working encoder;
+   * 'jpeg' never. Clients that do not offer H.264 always get JPEG.
+   */
+  readonly codec: ServeCodecs;
+  /** H.264 bitrate, kbit/s. */
+  readonly bitrate: number;
+  /** Seconds from one H.264 keyframe to the next (the longest a viewer without a catch-up run waits). */
+  readonly gop: number;
+  readonly h264Encoder: H264EncoderChoice;
   readonly log: Logger;
 }
 
@@ -106,6 +121,10 @@ export const DEFAULT_SERVER_CONFIG = {
   idleTimeoutMs: 30_000,
   maxClientMessageBytes: 4096,
   window: 2,
+  codec: 'both',
+  bitrate: 2000,
+  gop: 2,
+  h264Encoder: 'auto',
 } as const satisfies Omit<ServerConfig, 'log'>;
 
 /** The range of each number a configuration holds, and the flag that sets it. */
@@ -130,6 +149,10 @@ export const CONFIG_RANGES = {
   // The wire's u16 (docs/protocol.md §3.3). A window beyond a few frames leaves only the socket buffers to
   // bound latency; it costs the server no memory (one write is pending per client whatever the window).
   window: { flag: 'window', min: 1, max: 65535 },
+  // The encoder's own range (h264-encoder-args.ts: 50 kbit/s to 100 Mbit/s).
+  bitrate: { flag: 'bitrate', min: 50, max: 100_000 },
+  // A keyframe at least every minute: a GOP is also the longest a joiner may wait when no catch-up run is cached.
+  gop: { flag: 'gop', min: 1, max: 60 },
 } as const;
 
 type RangeName = keyof typeof CONFIG_RANGES;
@@ -237,6 +260,12 @@ export function resolveServerConfig(options: ServerOptions = {}): ServerConfig {
     if (origin === null) throw bad(`--allow-origin ${shown(v)}: expected an origin such as https://dash.example.org, or *`);
     return origin;
   });
+  const codec = o.codec ?? d.codec;
+  if (codec !== 'jpeg' && codec !== 'h264' && codec !== 'both') throw bad(`codec (--codec) must be jpeg, h264 or both (got ${shown(codec)})`);
+  const h264Encoder = o.h264Encoder ?? d.h264Encoder;
+  if (typeof h264Encoder !== 'string' || !isH264EncoderChoice(h264Encoder)) {
+    throw bad(`h264Encoder (--h264-encoder) must be auto, libx264, h264_v4l2m2m, h264_vaapi, h264_nvenc or h264_qsv (got ${shown(h264Encoder)})`);
+  }
   const log = o.log ?? stderrLogger();
   if (!isLogger(log)) throw bad('log must have info, warn and error functions');
   return Object.freeze({
@@ -272,6 +301,10 @@ export function resolveServerConfig(options: ServerOptions = {}): ServerConfig {
     idleTimeoutMs: whole('idleTimeoutMs', o.idleTimeoutMs, d.idleTimeoutMs),
     maxClientMessageBytes: whole('maxClientMessageBytes', o.maxClientMessageBytes, d.maxClientMessageBytes),
     window: whole('window', o.window, d.window),
+    codec,
+    bitrate: whole('bitrate', o.bitrate, d.bitrate),
+    gop: whole('gop', o.gop, d.gop),
+    h264Encoder,
     log,
   });
 }

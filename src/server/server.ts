@@ -2,8 +2,10 @@
  * A running framewire server: one Source, one FrameHub, and the transports that fan its frames out.
  * Transports are composed here and nowhere else; adding one is adding a folder under server/.
  */
-import { FramewireError } from '../errors.js';
-import { FrameHub } from '../pipeline/frame-hub.js';
+import { FramewireError, toFramewireError } from '../errors.js';
+import { FrameHub, type H264HubOptions } from '../pipeline/frame-hub.js';
+import { selectH264Encoder } from '../pipeline/h264-encoder-probe.js';
+import { Codec, type CodecId } from '../protocol/constants.js';
 import type { Source } from '../sources/source.js';
 import { LogThrottle } from '../log-throttle.js';
 import { isLoopback } from './address-key.js';
@@ -47,10 +49,17 @@ export async function startServer(
 ): Promise<RunningServer> {
   const config = resolveServerConfig(serverOptions);
   const { log } = config;
-  const hub = new FrameHub(source, { passthrough: config.passthrough, maxProfiles: config.maxProfiles, encodeBudget: config.encodeBudget });
+  const h264 = await h264Encoding(config);
+  const codecs: CodecId[] = h264 ? [Codec.JPEG, Codec.H264] : [Codec.JPEG];
+  const hub = new FrameHub(source, {
+    passthrough: config.passthrough,
+    maxProfiles: config.maxProfiles,
+    encodeBudget: config.encodeBudget,
+    ...(h264 ? { h264 } : {}),
+  });
   const registry = new ClientRegistry(config.maxClients, config.maxClientsPerAddress);
   const auth = new Authenticator(config.token, log, options.authLimits);
-  const ctx: ServerContext = { config, hub, registry, auth };
+  const ctx: ServerContext = { config, hub, registry, auth, codecs };
   if (config.token === null && !isLoopback(config.host) && config.host !== 'localhost') {
     log.warn(`no token: anyone who can reach ${config.host} can watch (docs/security.md)`);
   }
@@ -99,6 +108,24 @@ export async function startServer(
     await hub.stop();
     auth.dispose();
     throw e;
+  }
+}
+
+/**
+ * Whether H.264 can be served (config.codec), decided once at start-up by probing the encoder: with 'both'
+ * a failed probe means JPEG only and one log line saying what to install; with 'h264' it fails the start.
+ */
+async function h264Encoding(config: ServerConfig): Promise<H264HubOptions | null> {
+  if (config.codec === 'jpeg') return null;
+  try {
+    const sel = await selectH264Encoder(config.h264Encoder);
+    config.log.info(sel.summary);
+    return { gopSeconds: config.gop, encoder: sel.encoder };
+  } catch (e) {
+    const err = toFramewireError(e, 'E_UNSUPPORTED');
+    if (config.codec === 'h264') throw err;
+    config.log.warn(`${err.code}: serving JPEG only: ${err.message}`);
+    return null;
   }
 }
 

@@ -44,8 +44,16 @@ export interface Peer {
   readonly protocol: ClientProtocol;
 }
 
-function profileOf(g: Grant): Profile {
-  return { width: g.width, height: g.height, quality: g.quality };
+/** How a viewer's frames are coded: JPEG at the granted quality, or H.264 at a bitrate (bit/s). */
+export type ViewerCoding = { readonly codec: 'jpeg' } | { readonly codec: 'h264'; readonly bitrate: number };
+
+const JPEG: ViewerCoding = { codec: 'jpeg' };
+
+function profileOf(g: Grant, coding: ViewerCoding = JPEG): Profile {
+  if (coding.codec === 'jpeg') return { width: g.width, height: g.height, quality: g.quality };
+  // 4:2:0 H.264 needs even sizes of at least 16 (h264-encoder-args.ts).
+  const even = (v: number): number => Math.max(16, v - (v % 2));
+  return { width: even(g.width), height: even(g.height), quality: 0, codec: 'h264', bitrate: coding.bitrate };
 }
 
 export class Viewer {
@@ -63,17 +71,18 @@ export class Viewer {
     /** Peers: the server's grant rules and limits. Null for the server's own viewer, which takes what it asks. */
     private readonly peer: { policy: GrantPolicy; registry: ClientRegistry; stallAfterMs: number } | null,
     private readonly wire: ViewerWire,
+    private readonly coding: ViewerCoding = JPEG,
   ) {
-    this.slot = new NewestFrameSlot(wire, slotPolicyFor('jpeg'));
+    this.slot = new NewestFrameSlot(wire, slotPolicyFor(coding.codec));
   }
 
   /**
    * A peer asking for `asked` (0: the server's default) becomes a viewer: granted, admitted, subscribed, told
    * yes (wire.begin). Throws a FramewireError (E_TOO_MANY_CLIENTS) with nothing left behind when it cannot be.
    */
-  static open(ctx: ServerContext, peer: Peer, asked: StreamParams, wire: ViewerWire): Viewer {
+  static open(ctx: ServerContext, peer: Peer, asked: StreamParams, wire: ViewerWire, coding: ViewerCoding = JPEG): Viewer {
     const { config, hub, registry } = ctx;
-    const v = new Viewer(hub, config.log, `${peer.protocol} client ${peer.address}`, { policy: config, registry, stallAfterMs: config.idleTimeoutMs }, wire);
+    const v = new Viewer(hub, config.log, `${peer.protocol} client ${peer.address}`, { policy: config, registry, stallAfterMs: config.idleTimeoutMs }, wire, coding);
     v.record = registry.admit(peer.address, peer.protocol, () => v.counters());
     try {
       v.attach(grantParams(asked, config, hub.source.info));
@@ -101,7 +110,7 @@ export class Viewer {
   }
 
   private attach(want: Grant): void {
-    this.sub = this.hub.subscribe(profileOf(want), want.fps, {
+    this.sub = this.hub.subscribe(profileOf(want, this.coding), want.fps, {
       deliver: (f) => this.offer(f),
       sourceEvent: (e) => {
         if (e.kind !== 'log' && !this.closed) this.wire.status?.(e);
@@ -111,7 +120,8 @@ export class Viewer {
     this.granted();
     const grant = this.current;
     this.wire.begin?.(grant);
-    if (this.peer) this.log.info(`${this.who} streaming ${grant.width}x${grant.height}@${grant.fps} q${grant.quality}`);
+    const coded = this.coding.codec === 'h264' ? `H.264 ${Math.round(this.coding.bitrate / 1000)} kbit/s` : `q${grant.quality}`;
+    if (this.peer) this.log.info(`${this.who} streaming ${grant.width}x${grant.height}@${grant.fps} ${coded}`);
     // A viewer arriving while the source is down is told so at once, not at its next change.
     const last = this.hub.lastSourceEvent;
     if (last?.kind === 'lost' && !this.closed) this.wire.status?.(last);
@@ -130,7 +140,7 @@ export class Viewer {
   change(asked: StreamParams): Grant {
     if (this.closed || !this.peer) return this.grant;
     const want = grantParams(asked, this.peer.policy, this.hub.source.info);
-    this.sub!.change(profileOf(want), want.fps);
+    this.sub!.change(profileOf(want, this.coding), want.fps);
     this.granted();
     // A frame of the old profile may still be waiting; the viewer asked for the new one.
     this.slot.clear();
@@ -157,7 +167,7 @@ export class Viewer {
   }
 
   counters(): ClientTotals {
-    return { sent: this.slot.sent, dropped: this.slot.dropped, bytes: this.slot.bytes };
+    return { sent: this.slot.sent, dropped: this.slot.dropped, bytes: this.slot.bytes, skipped: this.slot.skipped };
   }
 
   /** Leave the hub, drop the waiting frame, fold the counters into the registry's totals. Idempotent. */

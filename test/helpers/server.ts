@@ -17,6 +17,8 @@ export function testConfig(overrides: Partial<ServerConfig> = {}): ServerConfig 
     log: silentLogger,
     // Tests use short tokens where the token's strength is not what they test.
     allowWeakToken: true,
+    // H.264 only where a test asks for it: no encoder probe at every test server's start-up.
+    codec: 'jpeg',
     ...overrides,
   });
 }

@@ -33,10 +33,10 @@ export const FRAMEWIRE_FRAME: WireFormat = {
 };
 
 /**
- * The codec a conversation is granted (§4.1.1), from the HELLO's `codecs` byte. This server encodes JPEG only,
- * so JPEG is granted whatever else is offered, and the ACCEPT says so: a client offering H.264 learns it gets
- * JPEG, which is a fallback, not an error. Granting H.264 goes here, once the hub has an H.264 profile:
- * Codec.H264 when it is offered and such a profile can be served; the FRAME builder then follows the grant.
+ * The codec a conversation is granted (§4.1.1), from the HELLO's `codecs` byte and what this server serves
+ * (ServerContext.codecs: H.264 when --codec allows it and the encoder works here). A client offering H.264
+ * to a server that does not serve it gets JPEG, and the ACCEPT says so: a fallback, not an error. The FRAME
+ * builder follows each frame's codec.
  */
 export function grantCodec(codecs: number, serves: readonly CodecId[] = [Codec.JPEG]): CodecId {
   // JPEG is in every offer (a HELLO's codecs byte 0 means JPEG only), so it is always the fallback.
@@ -189,7 +189,7 @@ export class FramewireSession {
       return this.fail(v.code, v.missing ? `${v.text} (--token)` : v.text, true, false);
     }
     const peer = { address: this.transport.remoteAddress, protocol: this.transport.protocol };
-    this.codec = grantCodec(h.codecs ?? 0);
+    this.codec = grantCodec(h.codecs ?? 0, this.ctx.codecs);
     try {
       this.viewer = Viewer.open(this.ctx, peer, h, {
         ready: () => this.inFlight.length < this.ctx.config.window && this.transport.isOpen(),
@@ -206,7 +206,7 @@ export class FramewireSession {
         },
         status: (e) => this.onSourceStatus(e),
         end: (reason) => this.fail(reason.code, reason.message, false, false),
-      });
+      }, this.codec === Codec.H264 ? { codec: 'h264', bitrate: this.ctx.config.bitrate * 1000 } : { codec: 'jpeg' });
     } catch (e) {
       const err = toFramewireError(e);
       return this.fail(err.code, err.message, true);

@@ -24,7 +24,7 @@ export function createServerMetrics(ctx: ServerContext): ServerMetrics {
   const { hub, registry: clients } = ctx;
   const registry = new Registry();
   const registers = [registry];
-  let snapshot: ClientTotals = { sent: 0, dropped: 0, bytes: 0 };
+  let snapshot: ClientTotals = { sent: 0, dropped: 0, bytes: 0, skipped: 0 };
   let sourceUp = 1;
   const profileLabels = new Set<string>();
 
@@ -59,6 +59,7 @@ export function createServerMetrics(ctx: ServerContext): ServerMetrics {
   for (const [name, help, key] of [
     ['framewire_frames_sent_total', 'Frames handed to clients since start, every client (including those that have left).', 'sent'],
     ['framewire_frames_dropped_total', 'Frames dropped for slow clients (newest frame wins) since start, every client.', 'dropped'],
+    ['framewire_frames_skipped_total', 'Of the frames dropped: H.264 frames skipped to the next keyframe so a slow client never gets a broken reference chain.', 'skipped'],
     ['framewire_bytes_sent_total', 'JPEG payload bytes handed to clients since start, every client.', 'bytes'],
   ] as const) {
     new Counter({
