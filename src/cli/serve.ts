@@ -43,6 +43,11 @@ export const SERVE_USAGE = `framewire serve [options]
   --trust-proxy        take HTTP clients' addresses from X-Forwarded-For (behind a reverse proxy only)
   --handshake-timeout MS  (default 5000)     --idle-timeout MS  (default 30000)
   --window N           frames sent ahead of a client's acks (default 2; 1 to 65535)
+  --codec C            jpeg, h264 or both (default both: H.264 to framewire/1 clients that offer it when the
+                       encoder works here, else JPEG and a log line; h264: refuse to start without it)
+  --bitrate KBPS       H.264 bitrate in kbit/s (default 2000; 50 to 100000)
+  --gop S              seconds between H.264 keyframes (default 2; 1 to 60)
+  --h264-encoder E     auto, libx264, h264_v4l2m2m, h264_vaapi, h264_nvenc or h264_qsv (default auto)
   --max-message BYTES  largest message a client may send (default 4096)
   --tls-cert FILE --tls-key FILE   TLS on the TCP port (tls:// URLs), HTTPS and WSS
   --tls-self-signed    generate a certificate at start and print its SHA-256 fingerprint
@@ -90,6 +95,10 @@ export const SERVE_FLAGS = {
   'handshake-timeout': { type: 'string' },
   'idle-timeout': { type: 'string' },
   window: { type: 'string' },
+  codec: { type: 'string' },
+  bitrate: { type: 'string' },
+  gop: { type: 'string' },
+  'h264-encoder': { type: 'string' },
   'max-message': { type: 'string' },
   quiet: { type: 'boolean', default: false },
   'tls-cert': { type: 'string' },
@@ -175,6 +184,11 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     idleTimeoutMs: wholeFlag(values['idle-timeout'], 'idle-timeout'),
     maxClientMessageBytes: wholeFlag(values['max-message'], 'max-message'),
     window: wholeFlag(values.window, 'window'),
+    // Checked by resolveServerConfig, which names the flag in its E_BAD_PARAMS.
+    codec: stringFlag(values.codec) as ServerConfig['codec'] | undefined,
+    bitrate: wholeFlag(values.bitrate, 'bitrate'),
+    gop: wholeFlag(values.gop, 'gop'),
+    h264Encoder: stringFlag(values['h264-encoder']) as ServerConfig['h264Encoder'] | undefined,
     log: stderrLogger(values.quiet === true),
   });
   const recordDir = stringFlag(values.record);

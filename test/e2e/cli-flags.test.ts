@@ -51,6 +51,24 @@ test('--loop is on by default and --no-loop turns it off', () => {
   assert.equal(parseServeArgs(['--help']), null);
 });
 
+test('--codec, --bitrate, --gop and --h264-encoder reach the configuration; out of range is E_BAD_PARAMS naming the flag', () => {
+  const d = parseServeArgs([])!.config;
+  assert.deepEqual([d.codec, d.bitrate, d.gop, d.h264Encoder], ['both', 2000, 2, 'auto']);
+  const c = parseServeArgs(['--codec', 'h264', '--bitrate', '800', '--gop', '4', '--h264-encoder', 'libx264'])!.config;
+  assert.deepEqual([c.codec, c.bitrate, c.gop, c.h264Encoder], ['h264', 800, 4, 'libx264']);
+  assert.throws(() => parseServeArgs(['--codec', 'vp9']), /E_BAD_PARAMS|--codec/);
+  assert.throws(() => parseServeArgs(['--bitrate', '49']), /--bitrate\) must be a whole number from 50 to 100000/);
+  assert.throws(() => parseServeArgs(['--gop', '0']), /--gop\) must be a whole number from 1 to 60/);
+  assert.throws(() => parseServeArgs(['--gop', '61']), /--gop\) must be a whole number from 1 to 60/);
+  assert.throws(() => parseServeArgs(['--h264-encoder', 'x265']), /--h264-encoder/);
+});
+
+test('serve --gop 0: one E_BAD_PARAMS line, exit 1', { timeout: 60_000 }, async () => {
+  const p = runCli(['serve', '--gop', '0']);
+  assert.equal(await within(p.exited, 30_000, 'serve --gop 0'), 1);
+  assert.equal(p.stderr(), 'framewire: E_BAD_PARAMS: gop (--gop) must be a whole number from 1 to 60 (got 0)\n');
+});
+
 test('serve --no-loop starts', { timeout: 60_000 }, async () => {
   const p = runCli(['serve', '--no-loop', '--host', '127.0.0.1', '--port', '0', '--http-port', '0', '--width', '160', '--height', '90']);
   try {
