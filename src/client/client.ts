@@ -67,7 +67,11 @@ export interface ConnectOptions extends Partial<StreamParams> {
   idleTimeoutMs?: number;
   /** Largest message accepted from the server, checked before allocation (default 16 MiB). */
   maxMessageBytes?: number;
-  /** Frames kept for a slow consumer before older ones are dropped (default 1). */
+  /**
+   * Frames kept for a slow consumer before older ones are dropped (default 1; 64 when H.264 is offered, so a
+   * catch-up burst reaches the consumer whole). H.264 frames are never dropped singly: when the queue is full,
+   * frames are dropped up to the next keyframe, so what the consumer gets always decodes.
+   */
   queue?: number;
   tls?: TlsClientOptions;
   /** Called for server STATUS messages (source lost/resumed) and connection changes. */
@@ -92,6 +96,8 @@ export class FramewireClient implements AsyncIterable<Frame> {
   /** Outlives connections: a reconnect keeps measuring latency with what it knows. */
   private readonly clock = new ClockOffset();
   private readonly frames: FrameQueue<Frame>;
+  /** An H.264 frame was dropped: drop until the next keyframe. */
+  private h264Skipping = false;
   private readonly renegotiations: PendingRenegotiation[] = [];
   private decodeErrors = 0;
   private reconnects = 0;
@@ -110,7 +116,7 @@ export class FramewireClient implements AsyncIterable<Frame> {
       fps: options.fps ?? d.fps,
       quality: options.quality ?? d.quality,
     };
-    this.frames = new FrameQueue(Math.max(1, options.queue ?? 1));
+    this.frames = new FrameQueue(Math.max(1, options.queue ?? (options.codecs?.includes('h264') ? 64 : 1)));
   }
 
   /** Connect and complete the handshake; rejects with a FramewireError (E_CONNECT, E_AUTH, …). */
@@ -275,6 +281,17 @@ export class FramewireClient implements AsyncIterable<Frame> {
     const j = f.jpeg;
     if (f.codec === 'jpeg' && (j.length < 4 || j[0] !== 0xff || j[1] !== 0xd8 || j[j.length - 2] !== 0xff || j[j.length - 1] !== 0xd9)) this.decodeErrors++;
     this.stats_.record(j.length, f.latencyMs);
+    if (f.codec === 'h264') {
+      // A picture whose reference was dropped cannot be shown: drop up to the next keyframe instead.
+      if (f.keyframe) {
+        this.h264Skipping = false;
+        if (this.frames.full) this.frames.clear();
+      } else if (this.h264Skipping || this.frames.full) {
+        this.h264Skipping = true;
+        this.frames.dropped++;
+        return;
+      }
+    }
     this.frames.push(f);
   }
 

@@ -32,6 +32,17 @@ export class FrameQueue<T> {
     }
   }
 
+  /** A push now would push the oldest frame out (nobody is waiting and `capacity` frames wait). */
+  get full(): boolean {
+    return this.waiters.length === 0 && this.items.length >= this.capacity;
+  }
+
+  /** Drop every waiting frame (counted in `dropped`). */
+  clear(): void {
+    this.dropped += this.items.length;
+    this.items.length = 0;
+  }
+
   /** The oldest waiting frame, or the next to arrive; after end(), what is left, then done (or the error). */
   next(): Promise<IteratorResult<T, undefined>> {
     const item = this.items.shift();
