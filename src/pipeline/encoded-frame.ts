@@ -8,6 +8,8 @@ export interface CodedAs {
   readonly codec: MediaCodec;
   /** An IDR picture (with its SPS/PPS): a decoder can start here. */
   readonly keyframe: boolean;
+  /** Part of a joiner's catch-up burst, not its newest picture: decode, do not show (docs/protocol.md §4.2.1). */
+  readonly catchUp?: boolean;
 }
 
 const JPEG: CodedAs = { codec: 'jpeg', keyframe: true };
@@ -32,6 +34,7 @@ export class EncodedFrame {
   readonly codec: MediaCodec;
   /** Decodable on its own. Always true for JPEG; for H.264 where a drop policy may resume (newest-frame-slot.ts). */
   readonly keyframe: boolean;
+  readonly catchUp: boolean;
   private readonly wires = new Map<WireFormat, Uint8Array>();
 
   constructor(
@@ -48,6 +51,12 @@ export class EncodedFrame {
     this.codec = coded.codec;
     // Every JPEG stands alone, whatever a caller says.
     this.keyframe = coded.codec === 'jpeg' || coded.keyframe;
+    this.catchUp = coded.codec === 'h264' && coded.catchUp === true;
+  }
+
+  /** The same access unit marked as part of a catch-up burst: its own wire form, the payload shared. */
+  asCatchUp(): EncodedFrame {
+    return new EncodedFrame(this.seq, this.captureUs, this.profile, this.payload, this.encodedUs, this.standIn, { codec: this.codec, keyframe: this.keyframe, catchUp: true });
   }
 
   get width(): number {

@@ -20,6 +20,7 @@ import { codecOf, profileKey, type Profile } from './profile.js';
 import { FramewireError, toFramewireError } from '../errors.js';
 import { H264Encoder, type EncodedAccessUnit } from './h264-encoder.js';
 import type { H264EncoderChoice } from './h264-encoder-args.js';
+import { GopCache } from '../codecs/h264/gop-cache.js';
 
 export interface Subscriber {
   /** A frame for this subscriber; called synchronously on the event loop. Must not throw. */
@@ -33,6 +34,11 @@ export interface Subscriber {
 export interface Subscription {
   readonly profile: Profile;
   readonly fps: number;
+  /**
+   * H.264: the access units since the last keyframe (GopCache bounds), oldest first, for a joiner to decode
+   * up to the newest picture at once; [] for JPEG or when none is cached. Live frames continue from the last.
+   */
+  catchUp(): EncodedFrame[];
   /** Move to another profile/rate without leaving the hub (renegotiation). */
   change(profile: Profile, fps: number): void;
   cancel(): void;
@@ -71,6 +77,7 @@ export interface H264HubOptions {
 /** An H.264 profile's encoder: started with its first subscriber, stopped when the last one leaves. */
 interface H264State {
   encoder: H264Encoder;
+  gop: GopCache<{ keyframe: boolean; data: Uint8Array; frame: EncodedFrame }>;
 }
 
 export interface HubObserver {
@@ -245,6 +252,9 @@ export class FrameHub {
       get fps() {
         return current.fps;
       },
+      catchUp() {
+        return state.profile.h264?.gop.catchUp().map((e) => e.frame) ?? [];
+      },
       change(p: Profile, newFps: number) {
         // With no capacity for the new request the subscriber keeps what it has (read back profile and fps).
         let fitted: Profile;
@@ -338,7 +348,7 @@ export class FrameHub {
       encoder: o.encoder ?? 'auto',
       ...(o.ffmpegPath !== undefined ? { ffmpegPath: o.ffmpegPath } : {}),
     });
-    p.h264 = { encoder };
+    p.h264 = { encoder, gop: new GopCache() };
     const log = (level: 'info' | 'warn' | 'error', text: string): void => {
       for (const ob of this.observers) ob.sourceEvent?.({ kind: 'log', level, text });
     };
@@ -348,7 +358,11 @@ export class FrameHub {
         // The encoder's own faults are the log's business: the source is fine, and viewers skip to the keyframe it resumes with.
         event: (e) => {
           if (e.kind === 'log') log(e.level, e.text);
-          else if (e.kind === 'lost') log('warn', `H.264 ${p.key}: encoder lost: ${e.reason}`);
+          else if (e.kind === 'lost') {
+            // The encoder restarts with a keyframe; what is cached predates it.
+            p.h264?.gop.clear();
+            log('warn', `H.264 ${p.key}: encoder lost: ${e.reason}`);
+          }
           else log('info', `H.264 ${p.key}: encoder resumed`);
         },
       })
@@ -365,6 +379,7 @@ export class FrameHub {
     p.lastEncodeMs = ms;
     for (const o of this.observers) o.encoded?.(p.profile, ms, au.data.length, false);
     const ef = new EncodedFrame(au.seq, au.captureUs, p.profile, au.data, au.encodedUs, false, { codec: 'h264', keyframe: au.keyframe });
+    p.h264?.gop.push({ keyframe: ef.keyframe, data: ef.payload, frame: ef });
     // Every subscriber gets every access unit: each one predicts from the one before.
     for (const s of p.subs) s.subscriber.deliver(ef);
   }

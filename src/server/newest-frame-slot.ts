@@ -23,6 +23,8 @@ export interface SlotPolicy {
   readonly skipped?: number;
   /** The stream restarts (NewestFrameSlot.clear: another profile, the waiting frame thrown away): what follows may lack its references. */
   broken?(): void;
+  /** A catch-up run from a keyframe went out (NewestFrameSlot.burst): frames that follow it are decodable. */
+  joined?(): void;
 }
 
 /** JPEG: the newest frame wins. */
@@ -45,6 +47,10 @@ export class SkipToKeyframe implements SlotPolicy {
 
   broken(): void {
     this.skipping = true;
+  }
+
+  joined(): void {
+    this.skipping = false;
   }
 
   offer(waiting: EncodedFrame | null, frame: EncodedFrame, _canSend: boolean): EncodedFrame | null {
@@ -107,6 +113,25 @@ export class NewestFrameSlot {
     if (keep === null) return;
     if (canSend) this.push(keep);
     else this.waiting = keep;
+  }
+
+  /**
+   * A joiner's catch-up run (H.264, from a keyframe): written at once, back to back, whatever the sink's
+   * readiness says (docs/protocol.md §4.2.1: the burst is not held by the window; it counts in it afterwards).
+   * Bounded by the GOP cache's bounds. Only when nothing is pending or waiting (a fresh viewer); else ignored.
+   */
+  burst(frames: readonly EncodedFrame[]): void {
+    if (frames.length === 0 || this.writeStartedMs >= 0 || this.waiting !== null || !frames[0]!.keyframe) return;
+    let left = frames.length;
+    this.writeStartedMs = Date.now();
+    for (const f of frames) {
+      this.sent++;
+      this.bytes += f.payload.length;
+      this.sink.write(f, () => {
+        if (--left === 0) this.onDone();
+      });
+    }
+    this.policy.joined?.();
   }
 
   /** The sink became ready (write finished, ack arrived): send the waiting frame if any. */

@@ -120,6 +120,11 @@ export class Viewer {
     this.granted();
     const grant = this.current;
     this.wire.begin?.(grant);
+    if (this.coding.codec === 'h264') {
+      // Joining mid-GOP: the run since the last keyframe, all but the newest marked catch-up (§4.2.1).
+      const run = this.sub.catchUp();
+      this.slot.burst(run.map((f, i) => (i < run.length - 1 ? f.asCatchUp() : f)));
+    }
     const coded = this.coding.codec === 'h264' ? `H.264 ${Math.round(this.coding.bitrate / 1000)} kbit/s` : `q${grant.quality}`;
     if (this.peer) this.log.info(`${this.who} streaming ${grant.width}x${grant.height}@${grant.fps} ${coded}`);
     // A viewer arriving while the source is down is told so at once, not at its next change.

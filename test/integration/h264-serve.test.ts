@@ -76,6 +76,43 @@ describe('H.264 over framewire/1', () => {
     }
   });
 
+  test('a client joining mid-GOP gets the run since the keyframe as a catch-up burst and its newest picture at once', { timeout: 60_000 }, async (t) => {
+    if (!needFfmpeg(t)) return;
+    const server = await startTestServer({ codec: 'h264', gop: 2, h264Encoder: 'libx264' });
+    try {
+      const first = await connect(`tcp://127.0.0.1:${server.tcp.port}`, { width: W, height: H, codecs: ['h264'] });
+      // About 1 s into the 2 s GOP (30 fps): the keyframe and ~29 frames since are cached.
+      const before = await within(take(first, 30), 30_000, 'the first viewer\'s frames');
+      assert.equal(before.filter((f) => f.keyframe).length, 1, 'still inside the first GOP');
+      const t0 = performance.now();
+      const late = await connect(`tcp://127.0.0.1:${server.tcp.port}`, { width: W, height: H, codecs: ['h264'] });
+      const got = [];
+      let shownAfterMs = -1;
+      const it = late[Symbol.asyncIterator]();
+      while (got.length < 40) {
+        const r = await within(it.next(), 10_000, 'the joiner\'s frames');
+        assert.ok(!r.done);
+        got.push(r.value);
+        if (shownAfterMs < 0 && !r.value.catchUp) shownAfterMs = performance.now() - t0;
+      }
+      const burst = got.findIndex((f) => !f.catchUp);
+      assert.equal(got[0]!.keyframe, true, 'the burst starts at the keyframe');
+      assert.ok(burst >= 10, `a catch-up run of the frames since the keyframe (${burst} catch-up frames)`);
+      assert.equal(got[burst]!.keyframe, false, 'the first shown picture is the newest, not the next keyframe');
+      assert.ok(got.slice(burst).every((f) => !f.catchUp), 'live frames after the burst');
+      // Well before the next keyframe (~1 s away): connect + one frame interval + the burst.
+      assert.ok(shownAfterMs < 700, `first picture ${shownAfterMs.toFixed(0)} ms after connecting`);
+      const { frames: decoded, stderr } = decode(join(dir, 'late.h264'), got.map((f) => f.jpeg));
+      assert.equal(stderr, '', 'no decode errors');
+      assert.equal(decoded.length, got.length);
+      t.diagnostic(`joined mid-GOP: ${burst} catch-up frames, first picture to show ${shownAfterMs.toFixed(0)} ms after connect() began`);
+      await late.close();
+      await first.close();
+    } finally {
+      await server.close();
+    }
+  });
+
   test('a viewer that acks slowly gets only decodable runs, and its skips are counted', { timeout: 60_000 }, async (t) => {
     if (!needFfmpeg(t)) return;
     const server = await startTestServer({ codec: 'h264', gop: 1, h264Encoder: 'libx264', window: 1 });

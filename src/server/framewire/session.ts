@@ -24,7 +24,7 @@ export const FRAMEWIRE_FRAME: WireFormat = {
     Buffer.concat([
       encodeFrameHeader(
         f.codec === 'h264'
-          ? { seq: f.seq, captureUs: f.captureUs, width: f.width, height: f.height, codec: Codec.H264, keyframe: f.keyframe }
+          ? { seq: f.seq, captureUs: f.captureUs, width: f.width, height: f.height, codec: Codec.H264, keyframe: f.keyframe, catchUp: f.catchUp }
           : { seq: f.seq, captureUs: f.captureUs, width: f.width, height: f.height, codec: Codec.JPEG },
         f.payload.length,
       ),
