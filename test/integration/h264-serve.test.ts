@@ -21,6 +21,8 @@ import { take } from '../helpers/client.js';
 import { rawConnect, startTestServer, within } from '../helpers/server.js';
 import { requireTool } from '../helpers/tools.js';
 import { FramewireError } from '../../src/errors.js';
+import WebSocket from 'ws';
+import { httpTransport } from '../../src/server/http/http-transport.js';
 
 const W = 320;
 const H = 180;
@@ -154,6 +156,47 @@ describe('H.264 over framewire/1', () => {
     } finally {
       for (const timer of timers) clearTimeout(timer);
       sock?.destroy();
+      await server.close();
+    }
+  });
+
+  test('over WebSocket: ACCEPT codec 2 and access units from a keyframe that decode whole', { timeout: 60_000 }, async (t) => {
+    if (!needFfmpeg(t)) return;
+    const server = await startTestServer({ codec: 'h264', gop: 1, h264Encoder: 'libx264', httpPort: 0 }, { extras: [httpTransport()] });
+    let ws: WebSocket | null = null;
+    try {
+      const sock = new WebSocket(`ws://127.0.0.1:${server.extras[0]!.port}/ws`);
+      ws = sock;
+      const got: FrameMessage[] = [];
+      const decoder = new MessageDecoder({ codecs: 0x03 });
+      let accepted: number | null = null;
+      await within(
+        new Promise<void>((resolve, reject) => {
+          sock.on('open', () => sock.send(encodeMessage({ type: 'hello', version: 1, token: '', width: W, height: H, fps: 0, quality: 0, codecs: 0x03 })));
+          sock.on('message', (data: Buffer) => {
+            const r = decoder.push(data);
+            if (r.error) return reject(r.error);
+            for (const m of r.messages) {
+              if (m.type === 'accept') accepted = m.codec;
+              if (m.type !== 'frame') continue;
+              got.push(m);
+              sock.send(encodeMessage({ type: 'ack', seq: m.seq }));
+              if (got.length === 20) resolve();
+            }
+          });
+          sock.on('error', reject);
+        }),
+        30_000,
+        'frames over WebSocket',
+      );
+      assert.equal(accepted, Codec.H264);
+      assert.equal(got[0]!.keyframe, true);
+      assert.ok(got.every((f) => f.codec === Codec.H264));
+      const { frames: decoded, stderr } = decode(join(dir, 'ws.h264'), got.map((f) => f.payload));
+      assert.equal(stderr, '');
+      assert.equal(decoded.length, got.length);
+    } finally {
+      ws?.terminate();
       await server.close();
     }
   });
