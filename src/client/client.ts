@@ -41,6 +41,8 @@ export interface Frame {
   /** Part of a catch-up burst: decode it, do not show it (§4.2.1). Always false for JPEG. */
   catchUp: boolean;
   /** The payload: a JPEG file, or (codec 'h264') one H.264 access unit in Annex-B form. */
+  payload: Uint8Array;
+  /** The same bytes as `payload` (the name from before H.264). */
   jpeg: Uint8Array;
 }
 
@@ -207,7 +209,7 @@ export class FramewireClient implements AsyncIterable<Frame> {
     const peer = `${host}:${port}`;
     if (scheme === 'seed') {
       const seed: SeedSocket = new SeedSocket(socket, { params: this.params, maxMessageBytes: this.options.maxMessageBytes, idleTimeoutMs, peer }, {
-        frame: (f) => this.deliver({ ...f, captureUs: f.receivedUs, latencyMs: null, codec: 'jpeg', keyframe: true, catchUp: false }),
+        frame: (f) => this.deliver({ ...f, payload: f.jpeg, captureUs: f.receivedUs, latencyMs: null, codec: 'jpeg', keyframe: true, catchUp: false }),
         end: (e) => this.lost(seed, e),
       });
       this.link = seed;
@@ -260,6 +262,7 @@ export class FramewireClient implements AsyncIterable<Frame> {
           codec: codecName(f.codec),
           keyframe: jpeg || f.keyframe === true,
           catchUp: f.catchUp === true,
+          payload: f.payload,
           jpeg: f.payload,
         });
         return;

@@ -54,7 +54,11 @@ describe('H.264 over framewire/1', () => {
       assert.equal(c.accepted.codec, 'h264');
       const frames = await within(take(c, 45), 30_000, 'access units');
       assert.equal(frames[0]!.keyframe, true, 'the first frame is a keyframe');
-      for (const f of frames) assert.deepEqual([f.codec, f.width, f.height, f.catchUp], ['h264', W, H, false]);
+      for (const f of frames) {
+        assert.deepEqual([f.codec, f.width, f.height, f.catchUp], ['h264', W, H, false]);
+        assert.equal(f.payload, f.jpeg, 'payload and its older name are the same bytes');
+        assert.ok(f.captureUs > 0);
+      }
       assert.ok(frames.some((f, i) => i > 0 && f.keyframe), 'a keyframe again within a GOP of 1 s');
       const jpegBytes: number[] = [];
       const j = await connect(`tcp://127.0.0.1:${server.tcp.port}`, { width: W, height: H });
@@ -65,7 +69,7 @@ describe('H.264 over framewire/1', () => {
       }
       await j.close();
       await c.close();
-      const { frames: decoded, stderr } = decode(join(dir, 'joined.h264'), frames.map((f) => f.jpeg));
+      const { frames: decoded, stderr } = decode(join(dir, 'joined.h264'), frames.map((f) => f.payload));
       assert.equal(stderr, '', 'no decode errors');
       assert.equal(decoded.length, frames.length, 'every access unit decodes to a picture');
       for (const d of decoded) assert.deepEqual([d.width, d.height], [W, H]);
@@ -104,7 +108,7 @@ describe('H.264 over framewire/1', () => {
       assert.ok(got.slice(burst).every((f) => !f.catchUp), 'live frames after the burst');
       // Well before the next keyframe (~1 s away): connect + one frame interval + the burst.
       assert.ok(shownAfterMs < 700, `first picture ${shownAfterMs.toFixed(0)} ms after connecting`);
-      const { frames: decoded, stderr } = decode(join(dir, 'late.h264'), got.map((f) => f.jpeg));
+      const { frames: decoded, stderr } = decode(join(dir, 'late.h264'), got.map((f) => f.payload));
       assert.equal(stderr, '', 'no decode errors');
       assert.equal(decoded.length, got.length);
       t.diagnostic(`joined mid-GOP: ${burst} catch-up frames, first picture to show ${shownAfterMs.toFixed(0)} ms after connect() began`);
