@@ -142,12 +142,19 @@ export class FrameHub {
   /** The server's default profile: always granted as asked (the operator chose it), never shrunk by the budget. */
   defaultProfile: Profile | null = null;
   private lastFormat: RawFrame['format'] | null = null;
+  private h264Options: H264HubOptions | null;
 
   constructor(
     readonly source: Source,
     private readonly options: HubOptions = {},
   ) {
     this.slackUs = 500_000 / Math.max(1, source.info.fps);
+    this.h264Options = options.h264 ?? null;
+  }
+
+  /** Serve H.264 profiles (set once the encoder is known to work here, before any subscriber can ask for one). */
+  enableH264(options: H264HubOptions): void {
+    this.h264Options = options;
   }
 
   observe(o: HubObserver): void {
@@ -337,7 +344,7 @@ export class FrameHub {
   }
 
   private startH264(p: ProfileState): void {
-    const o = this.options.h264 ?? {};
+    const o = this.h264Options ?? {};
     const fps = Math.min(120, Math.max(1, Math.round(this.source.info.fps)));
     const encoder = new H264Encoder({
       width: p.profile.width,

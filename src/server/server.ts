@@ -49,14 +49,8 @@ export async function startServer(
 ): Promise<RunningServer> {
   const config = resolveServerConfig(serverOptions);
   const { log } = config;
-  const h264 = await h264Encoding(config);
-  const codecs: CodecId[] = h264 ? [Codec.JPEG, Codec.H264] : [Codec.JPEG];
-  const hub = new FrameHub(source, {
-    passthrough: config.passthrough,
-    maxProfiles: config.maxProfiles,
-    encodeBudget: config.encodeBudget,
-    ...(h264 ? { h264 } : {}),
-  });
+  const codecs: CodecId[] = [Codec.JPEG];
+  const hub = new FrameHub(source, { passthrough: config.passthrough, maxProfiles: config.maxProfiles, encodeBudget: config.encodeBudget });
   const registry = new ClientRegistry(config.maxClients, config.maxClientsPerAddress);
   const auth = new Authenticator(config.token, log, options.authLimits);
   const ctx: ServerContext = { config, hub, registry, auth, codecs };
@@ -73,6 +67,18 @@ export async function startServer(
     await hub.stop().catch(() => {});
     auth.dispose();
     throw e instanceof FramewireError ? e : new FramewireError('E_SOURCE', `source failed to start: ${String(e)}`, { cause: e });
+  }
+  // After the source: a source that cannot start stays one line, and H.264 is probed only for a running server.
+  try {
+    const h264 = await h264Encoding(config);
+    if (h264) {
+      hub.enableH264(h264);
+      codecs.push(Codec.H264);
+    }
+  } catch (e) {
+    await hub.stop().catch(() => {});
+    auth.dispose();
+    throw e;
   }
   // Known once the source runs (its real size): what a client asking for the defaults gets.
   const d = grantParams({ width: 0, height: 0, fps: 0, quality: 0 }, config, source.info);
