@@ -8,7 +8,7 @@
 import { after, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,6 +215,33 @@ describe('H.264 over framewire/1', () => {
       await c.close();
     } finally {
       await server.close();
+    }
+  });
+
+  test("without a working H.264 encoder: 'both' serves JPEG with one log line naming what to install, 'h264' refuses to start", { timeout: 30_000 }, async () => {
+    // An ffmpeg built without libx264 (and no working hardware encoder) answers every encode so.
+    const fake = join(dir, 'ffmpeg');
+    writeFileSync(fake, `#!/bin/sh\necho "Unknown encoder 'libx264'" >&2\nexit 1\n`);
+    chmodSync(fake, 0o755);
+    const saved = process.env.FFMPEG_PATH;
+    process.env.FFMPEG_PATH = fake;
+    try {
+      const lines: string[] = [];
+      const log = { info: () => {}, warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) };
+      const server = await startTestServer({ codec: 'both', log });
+      try {
+        assert.equal(lines.length, 1, lines.join('\n'));
+        assert.match(lines[0]!, /^E_UNSUPPORTED: serving JPEG only: .*install/);
+        const c = await connect(`tcp://127.0.0.1:${server.tcp.port}`, { width: W, height: H, codecs: ['h264'] });
+        assert.equal(c.accepted.codec, 'jpeg');
+        await c.close();
+      } finally {
+        await server.close();
+      }
+      await assert.rejects(startTestServer({ codec: 'h264' }), (e) => e instanceof FramewireError && e.code === 'E_UNSUPPORTED');
+    } finally {
+      if (saved === undefined) delete process.env.FFMPEG_PATH;
+      else process.env.FFMPEG_PATH = saved;
     }
   });
 
