@@ -247,7 +247,8 @@ export class FrameHub {
   }
 
   /** Subscribe at the profile fitProfile() grants (read it back from Subscription.profile). */
-  subscribe(profile: Profile, fps: number, subscriber: Subscriber): Subscription {
+  subscribe(profile: Profile, asked: number, subscriber: Subscriber): Subscription {
+    const fps = this.deliveredFps(profile, asked);
     const state: SubState = { subscriber, fps, intervalUs: 1e6 / fps, nextDueUs: 0, profile: this.profileState(this.fitProfile(profile, fps)) };
     state.profile.subs.add(state);
     let current = { profile: state.profile.profile, fps };
@@ -262,7 +263,8 @@ export class FrameHub {
       catchUp() {
         return state.profile.h264?.gop.catchUp().map((e) => e.frame) ?? [];
       },
-      change(p: Profile, newFps: number) {
+      change(p: Profile, askedFps: number) {
+        const newFps = hub.deliveredFps(p, askedFps);
         // With no capacity for the new request the subscriber keeps what it has (read back profile and fps).
         let fitted: Profile;
         try {
@@ -343,9 +345,19 @@ export class FrameHub {
     return s;
   }
 
+  /** The encode rate of H.264 profiles: the source's own (an inter-coded stream cannot skip frames per viewer). */
+  private h264Fps(): number {
+    return Math.min(120, Math.max(1, Math.round(this.source.info.fps)));
+  }
+
+  /** The rate a subscriber of `profile` really gets: what it asked for, except H.264, which runs at the encode rate. */
+  private deliveredFps(profile: Profile, asked: number): number {
+    return codecOf(profile) === 'h264' ? this.h264Fps() : asked;
+  }
+
   private startH264(p: ProfileState): void {
     const o = this.h264Options ?? {};
-    const fps = Math.min(120, Math.max(1, Math.round(this.source.info.fps)));
+    const fps = this.h264Fps();
     const encoder = new H264Encoder({
       width: p.profile.width,
       height: p.profile.height,

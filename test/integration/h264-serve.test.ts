@@ -50,8 +50,10 @@ describe('H.264 over framewire/1', () => {
     if (!needFfmpeg(t)) return;
     const server = await startTestServer({ codec: 'h264', gop: 1, h264Encoder: 'libx264' });
     try {
-      const c = await connect(`tcp://127.0.0.1:${server.tcp.port}`, { width: W, height: H, codecs: ['h264'] });
+      const c = await connect(`tcp://127.0.0.1:${server.tcp.port}`, { width: W, height: H, fps: 10, codecs: ['h264'] });
       assert.equal(c.accepted.codec, 'h264');
+      // An inter-coded stream runs at the encode rate (the source's); ACCEPT says so rather than echo the 10 asked.
+      assert.equal(c.accepted.fps, server.hub.source.info.fps);
       const frames = await within(take(c, 45), 30_000, 'access units');
       assert.equal(frames[0]!.keyframe, true, 'the first frame is a keyframe');
       for (const f of frames) {
