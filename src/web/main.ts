@@ -6,7 +6,10 @@
 import { StatsWindow } from '../client/stats.js';
 import type { StreamParams } from '../protocol/messages.js';
 import { nowUs } from '../clock.js';
+import { Codec } from '../protocol/constants.js';
+import { probeCodec } from './codec-choice.js';
 import { FramePainter } from './frame-painter.js';
+import { H264Painter } from './h264-painter.js';
 import { initialToken, rememberToken } from './token-store.js';
 import { ViewerConnection, type ViewerState } from './viewer-connection.js';
 
@@ -21,6 +24,14 @@ export interface FramewireStats {
   /** Frames skipped because a newer one arrived while decoding. */
   dropped: number;
   state: ViewerState;
+  /** The codec the server granted, null before ACCEPT. */
+  codec: 'jpeg' | 'h264' | null;
+  /** Why this codec (the fallback's reason), as the overlay shows it. */
+  codecReason: string;
+  /** Payloads the decoder refused (each H.264 one resets the decoder until the next keyframe). */
+  decodeErrors: number;
+  /** ms from an ACCEPT to the first picture painted after it; null until then. */
+  firstPictureMs: number | null;
 }
 
 declare global {
@@ -44,7 +55,7 @@ const MESSAGES: Record<ViewerState, string | null> = {
   refused: null,
 };
 
-function main(): void {
+async function main(): Promise<void> {
   const canvas = byId('video', HTMLCanvasElement);
   const stage = byId('stage', HTMLDivElement);
   const message = byId('message', HTMLDivElement);
@@ -60,6 +71,8 @@ function main(): void {
     kbps: byId('o-kbps', HTMLElement),
     size: byId('o-size', HTMLElement),
     dropped: byId('o-dropped', HTMLElement),
+    codec: byId('o-codec', HTMLElement),
+    why: byId('o-why', HTMLElement),
   };
   const ctx2d = canvas.getContext('2d', { alpha: false });
   if (!ctx2d) throw new Error('this browser has no 2D canvas');
@@ -70,16 +83,43 @@ function main(): void {
   let state: ViewerState = 'connecting';
   let promptedForToken = false;
 
-  const stats: FramewireStats = { frames: 0, fps: 0, latencyP50: null, width: canvas.width, height: canvas.height, dropped: 0, state };
+  const choice = await probeCodec(location.search);
+  const stats: FramewireStats = {
+    frames: 0,
+    fps: 0,
+    latencyP50: null,
+    width: canvas.width,
+    height: canvas.height,
+    dropped: 0,
+    state,
+    codec: null,
+    codecReason: choice.reason,
+    decodeErrors: 0,
+    firstPictureMs: null,
+  };
   window.framewireStats = stats;
+  out.why.textContent = choice.h264 ? '' : choice.reason;
+  out.why.hidden = choice.h264;
 
-  const painter = new FramePainter(canvas, ctx2d, ({ frame }) => {
+  let acceptedAtMs: number | null = null;
+  const onPainted = ({ frame }: { frame: { captureUs: number } }): void => {
     const offset = conn.offsetUs;
     const latencyMs = offset === null ? null : (nowUs() + offset - frame.captureUs) / 1000;
     shown.record(0, latencyMs);
-    stats.frames = painter.painted;
-    stats.dropped = painter.dropped;
-  });
+    if (acceptedAtMs !== null) {
+      stats.firstPictureMs = performance.now() - acceptedAtMs;
+      acceptedAtMs = null;
+    }
+    refreshCounts();
+  };
+  const jpeg = new FramePainter(canvas, ctx2d, onPainted);
+  const h264 = new H264Painter(canvas, ctx2d, onPainted);
+  let painter: FramePainter | H264Painter = jpeg;
+  const refreshCounts = (): void => {
+    stats.frames = jpeg.painted + h264.painted;
+    stats.dropped = jpeg.dropped + h264.dropped;
+    stats.decodeErrors = jpeg.decodeErrors + h264.decodeErrors;
+  };
 
   const params = (): StreamParams => {
     const [w, h] = resolution.value.split('x').map(Number);
@@ -108,7 +148,13 @@ function main(): void {
         canvas.width = a.width;
         canvas.height = a.height;
       }
-      painter.clear();
+      jpeg.clear();
+      h264.clear();
+      painter = a.codec === Codec.H264 ? h264 : jpeg;
+      stats.codec = a.codec === Codec.H264 ? 'h264' : 'jpeg';
+      stats.firstPictureMs = null;
+      acceptedAtMs = performance.now();
+      out.codec.textContent = a.codec === Codec.H264 ? 'H.264' : 'JPEG';
       stats.width = a.width;
       stats.height = a.height;
       sourceEl.textContent = `${a.source} — ${a.width}×${a.height} @ ${a.fps} fps, quality ${a.quality}`;
@@ -128,7 +174,7 @@ function main(): void {
       rememberToken(t);
       return t;
     },
-  });
+  }, choice.h264 ? [Codec.H264] : []);
 
   const connect = (): void => conn.start();
   const disconnect = (): void => conn.stop('disconnected');
@@ -168,8 +214,7 @@ function main(): void {
     const r = received.summary();
     stats.fps = state === 'streaming' ? s.fps : 0;
     stats.latencyP50 = s.latencyMs?.p50 ?? null;
-    stats.frames = painter.painted;
-    stats.dropped = painter.dropped;
+    refreshCounts();
     out.fps.textContent = fmt(stats.fps, 1);
     out.latency.textContent = stats.latencyP50 === null ? '–' : fmt(stats.latencyP50);
     out.kbps.textContent = state === 'streaming' ? fmt(r.kbps) : '–';
@@ -182,4 +227,4 @@ function main(): void {
   stage.focus();
 }
 
-main();
+void main();

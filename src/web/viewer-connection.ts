@@ -10,6 +10,7 @@ import { DeadlineTimer } from '../client/deadline-timer.js';
 import { Backoff, isFatal } from '../client/reconnect.js';
 import type { ErrorCode } from '../errors.js';
 import { encodeMessage } from '../protocol/encode.js';
+import type { CodecId } from '../protocol/constants.js';
 import type { AcceptMessage, FrameMessage, Message, StreamParams } from '../protocol/messages.js';
 
 export type ViewerState = 'connecting' | 'streaming' | 'reconnecting' | 'disconnected' | 'unauthorized' | 'refused';
@@ -55,6 +56,8 @@ export class ViewerConnection {
     private token: string,
     private params: StreamParams,
     private readonly on: ConnectionEvents,
+    /** Offered in HELLO besides JPEG (§4.1.1); empty: JPEG only. */
+    private readonly codecs: readonly CodecId[] = [],
   ) {}
 
   /** Server clock − local clock in µs, or null before the first pong. */
@@ -101,6 +104,7 @@ export class ViewerConnection {
       peer: new URL(this.wsUrl).host,
       maxMessageBytes: MAX_MESSAGE_BYTES,
       clock: this.clock,
+      codecs: this.codecs,
     });
     this.ws = ws;
     this.conversation = conversation;
