@@ -66,7 +66,7 @@ async function assertBars(page: Page, what: string): Promise<void> {
   const bars = (await page.evaluate(SAMPLE_BARS)) as [number, number, number][];
   bars.forEach((got, i) => {
     const want = BAR_COLOURS[i]!;
-    assert.ok(got.every((v, k) => Math.abs(v - want[k]!) <= 40), `${what}, bar ${i}: got rgb(${got.join(',')}), want rgb(${want.join(',')}) ±40`);
+    assert.ok(got.every((v, k) => Math.abs(v - want[k]!) <= 30), `${what}, bar ${i}: got rgb(${got.join(',')}), want rgb(${want.join(',')}) ±30`);
   });
 }
 
