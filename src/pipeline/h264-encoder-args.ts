@@ -141,6 +141,9 @@ export function buildH264EncoderArgs(name: H264EncoderName, settings: H264Settin
     ...inputArgs,
     '-vf', [...scale, ...filters].join(','),
     ...codec,
+    // swscale converted with the BT.601 matrix (limited range); saying so in the VUI keeps decoders that
+    // assume BT.709 for an untagged stream (Chromium's) from shifting the colours.
+    '-colorspace', 'smpte170m', '-color_primaries', 'smpte170m', '-color_trc', 'smpte170m', '-color_range', 'tv',
     '-flush_packets', '1',
     '-f', 'flv', 'pipe:1',
   ];
