@@ -23,11 +23,11 @@ export interface CodecChoice {
 }
 
 export function chooseCodec(env: CodecEnvironment): CodecChoice {
-  if (env.forced === 'jpeg') return { h264: false, reason: 'JPEG: asked for by ?codec=jpeg' };
+  if (env.forced === 'jpeg') return { h264: false, reason: 'asked for by ?codec=jpeg' };
   // Checked first: browsers hide VideoDecoder outside a secure context, and this is the cause to name.
-  if (!env.secureContext) return { h264: false, reason: 'JPEG: H.264 needs a secure context (https, or http on localhost)' };
-  if (!env.hasVideoDecoder) return { h264: false, reason: 'JPEG: this browser has no WebCodecs VideoDecoder' };
-  if (env.configSupported !== true) return { h264: false, reason: `JPEG: this browser cannot decode H.264 (${PROBE_CODEC})` };
+  if (!env.secureContext) return { h264: false, reason: 'H.264 needs a secure context (https, or http on localhost)' };
+  if (!env.hasVideoDecoder) return { h264: false, reason: 'this browser has no WebCodecs VideoDecoder' };
+  if (env.configSupported !== true) return { h264: false, reason: `this browser cannot decode H.264 (${PROBE_CODEC})` };
   return { h264: true, reason: 'H.264 decoded with WebCodecs' };
 }
 
