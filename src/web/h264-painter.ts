@@ -38,8 +38,8 @@ function trimZeros(nal: Uint8Array): Uint8Array {
 export class H264Painter {
   private decoder: VideoDecoder | null = null;
   private codec: string | null = null;
-  /** Frames whose output is expected, in decode order: what to paint (or not) when the picture comes out. */
-  private readonly pending: { p: PaintedFrame; show: boolean }[] = [];
+  /** Frames in the decoder, by seq (the chunk's and picture's timestamp): whether to paint their picture. */
+  private readonly pending = new Map<number, { p: PaintedFrame; show: boolean }>();
   private waitingForKeyframe = true;
   /** The newest decoded picture not yet drawn; older ones are closed unseen (newest wins). */
   private newest: { frame: VideoFrame; p: PaintedFrame } | null = null;
@@ -70,7 +70,7 @@ export class H264Painter {
       return;
     }
     this.waitingForKeyframe = false;
-    this.pending.push({ p: { frame, receivedUs }, show: frame.catchUp !== true });
+    this.pending.set(frame.seq, { p: { frame, receivedUs }, show: frame.catchUp !== true });
     try {
       d.decode(
         new EncodedVideoChunk({ type: frame.keyframe ? 'key' : 'delta', timestamp: frame.seq, data: frame.payload as Uint8Array<ArrayBuffer> }),
@@ -118,7 +118,12 @@ export class H264Painter {
   }
 
   private output(decoder: VideoDecoder, f: VideoFrame): void {
-    const entry = this.pending.shift();
+    const entry = this.pending.get(f.timestamp);
+    // Without B-frames pictures come out in decode order: anything older will not come out any more.
+    for (const seq of this.pending.keys()) {
+      if (seq > f.timestamp) break;
+      this.pending.delete(seq);
+    }
     if (this.decoder !== decoder || !entry || !entry.show) {
       f.close();
       return;
@@ -156,7 +161,7 @@ export class H264Painter {
     const d = this.decoder;
     this.decoder = null;
     this.codec = null;
-    this.pending.length = 0;
+    this.pending.clear();
     this.waitingForKeyframe = true;
     if (this.newest) {
       this.newest.frame.close();
