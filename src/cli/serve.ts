@@ -53,12 +53,16 @@ export const SERVE_USAGE = `framewire serve [options]
   --tls-self-signed    generate a certificate at start and print its SHA-256 fingerprint
   --record DIR         record the default profile as MJPEG segments in DIR
   --segment-seconds N  length of a recorded segment (default 60)
+  --record-codec C     jpeg (default: .mjpeg segments) or h264 (MPEG-TS .ts segments, each from a keyframe;
+                       needs the H.264 encoder: a failed probe fails the start-up, and --codec jpeg is refused)
   --quiet              log warnings and errors only
   -h, --help           this text`;
 
 export interface RecordChoice {
   dir: string;
   segmentSeconds: number;
+  /** jpeg: .mjpeg segments; h264: MPEG-TS (.ts) segments of the H.264 profile at --bitrate. */
+  codec: 'jpeg' | 'h264';
 }
 
 export type TlsChoice = { kind: 'files'; cert: string; key: string } | { kind: 'self-signed' } | null;
@@ -106,6 +110,7 @@ export const SERVE_FLAGS = {
   'tls-self-signed': { type: 'boolean', default: false },
   record: { type: 'string' },
   'segment-seconds': { type: 'string' },
+  'record-codec': { type: 'string' },
 } as const satisfies FlagTable;
 
 export interface ServeChoices {
@@ -185,14 +190,18 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     maxClientMessageBytes: wholeFlag(values['max-message'], 'max-message'),
     window: wholeFlag(values.window, 'window'),
     // Checked by resolveServerConfig, which names the flag in its E_BAD_PARAMS.
-    codec: stringFlag(values.codec) as ServerConfig['codec'] | undefined,
+    // Recording H.264 needs a working encoder: with `both`, a failed probe must fail the start-up.
+    codec: (values['record-codec'] === 'h264' && values.record !== undefined && (values.codec === undefined || values.codec === 'both') ? 'h264' : stringFlag(values.codec)) as ServerConfig['codec'] | undefined,
     bitrate: wholeFlag(values.bitrate, 'bitrate'),
     gop: wholeFlag(values.gop, 'gop'),
     h264Encoder: stringFlag(values['h264-encoder']) as ServerConfig['h264Encoder'] | undefined,
     log: stderrLogger(values.quiet === true),
   });
   const recordDir = stringFlag(values.record);
-  const record = recordDir ? { dir: recordDir, segmentSeconds: intFlag(values['segment-seconds'], 'segment-seconds', 1, 86_400, 60) } : null;
+  const recordCodec = stringFlag(values['record-codec']) ?? 'jpeg';
+  if (recordCodec !== 'jpeg' && recordCodec !== 'h264') throw new FramewireError('E_BAD_PARAMS', `--record-codec must be jpeg or h264, not ${recordCodec}`);
+  if (recordCodec === 'h264' && config.codec === 'jpeg') throw new FramewireError('E_BAD_PARAMS', '--record-codec h264 needs H.264: not with --codec jpeg');
+  const record = recordDir ? { dir: recordDir, segmentSeconds: intFlag(values['segment-seconds'], 'segment-seconds', 1, 86_400, 60), codec: recordCodec as RecordChoice['codec'] } : null;
   return { config, tls, record, token };
 }
 
@@ -286,7 +295,7 @@ export async function runServe(argv: string[]): Promise<number> {
     },
   });
   const d = config.defaults;
-  const recording = record ? recordHub(server.hub, { width: d.width, height: d.height, quality: d.quality }, d.fps, record.dir, record.segmentSeconds, config.log) : null;
+  const recording = record ? recordHub(server.hub, { width: d.width, height: d.height, quality: d.quality }, d.fps, record.dir, record.segmentSeconds, config.log, record.codec === 'h264' ? { codec: 'h264', bitrate: config.bitrate * 1000 } : { codec: 'jpeg' }) : null;
   config.log.info(encoderDescription());
   if (token.kind === 'disabled') config.log.warn(`--no-token: serving without a token on ${config.host}`);
   if (token.weak) config.log.warn(`the token is weak: ${token.weak}`);

@@ -16,7 +16,10 @@ export const VIEW_USAGE = `framewire view URL [options]
   --width W --height H --fps F --quality Q   what to ask the server for (0 or absent: server default)
   --frames N          stop after N frames
   --duration S        stop after S seconds
-  --record PATH       write the stream to an .mjpeg file (ffplay/VLC/mpv play it)
+  --codec C           jpeg (default) or h264: offer H.264 too (the server may still grant JPEG); H.264 is
+                      not drawn in the terminal, only counted and recorded
+  --record PATH       write the stream to a file ffplay/VLC/mpv play: MJPEG (.mjpeg), or MPEG-TS (.ts)
+                      when H.264 is granted
   --segment-seconds N with --record: PATH is a directory of N-second segments (crash-safe)
   --json              print one JSON summary on exit
   --display MODE      terminal (default on a terminal) or none
@@ -36,6 +39,7 @@ export const VIEW_FLAGS = {
   frames: { type: 'string' },
   duration: { type: 'string' },
   record: { type: 'string' },
+  codec: { type: 'string' },
   'segment-seconds': { type: 'string' },
   json: { type: 'boolean', default: false },
   display: { type: 'string' },
@@ -92,6 +96,8 @@ export async function runView(argv: string[]): Promise<number> {
   const token = tokenFlag ?? (tokenFile !== undefined ? readTokenFile(tokenFile) : undefined) ?? process.env.FRAMEWIRE_TOKEN;
   const fingerprint = stringFlag(values['tls-fingerprint']);
   const recordPath = stringFlag(values.record);
+  const codec = stringFlag(values.codec) ?? 'jpeg';
+  if (codec !== 'jpeg' && codec !== 'h264') throw new FramewireError('E_BAD_PARAMS', '--codec must be jpeg or h264');
 
   let statusNote = '';
   const client = await connect(url, {
@@ -102,6 +108,7 @@ export async function runView(argv: string[]): Promise<number> {
     ...(token ? { token } : {}),
     ...(fingerprint ? { tls: { fingerprint } } : {}),
     reconnect: values.reconnect === true,
+    ...(codec === 'h264' ? { codecs: ['h264' as const] } : {}),
     onStatus: (raw) => {
       // The client library already made server text printable; this is the terminal's own last line of defence.
       const text = printable(raw);
@@ -112,7 +119,7 @@ export async function runView(argv: string[]): Promise<number> {
   const started = performance.now();
   const segmentSeconds = numberFlag(values['segment-seconds'], 'segment-seconds', 1, 86_400) ?? 0;
   const recorder = recordPath
-    ? new MjpegRecorder({ path: recordPath, segmentSeconds, onError: (e) => process.stderr.write(`framewire: ${e.code}: ${e.message}; viewing goes on\n`) })
+    ? new MjpegRecorder({ path: recordPath, segmentSeconds, format: client.accepted.codec === 'h264' ? 'h264-ts' : 'mjpeg', onError: (e) => process.stderr.write(`framewire: ${e.code}: ${e.message}; viewing goes on\n`) })
     : null;
   const screen = display === 'terminal' ? new TerminalScreen(client) : null;
   let stopTimer: NodeJS.Timeout | null = null;
@@ -126,8 +133,8 @@ export async function runView(argv: string[]): Promise<number> {
 
   try {
     for await (const frame of client) {
-      recorder?.write(frame.jpeg);
-      screen?.show(frame.jpeg, frame.width, frame.height, statusNote);
+      recorder?.write(frame.jpeg, frame);
+      if (frame.codec === 'jpeg') screen?.show(frame.jpeg, frame.width, frame.height, statusNote);
       if (client.stats.frames >= maxFrames) break;
     }
   } finally {

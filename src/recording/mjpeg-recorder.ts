@@ -12,6 +12,7 @@
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { TsMuxer } from '../codecs/mpegts.js';
 import { FramewireError } from '../errors.js';
 
 export interface RecorderOptions {
@@ -21,6 +22,17 @@ export interface RecorderOptions {
   segmentSeconds?: number;
   /** Told once when recording fails. */
   onError?: (e: FramewireError) => void;
+  /**
+   * `mjpeg` (default): JPEGs back to back in .mjpeg files. `h264-ts`: H.264 access units in MPEG-TS .ts files
+   * (src/codecs/mpegts.ts), each segment starting at a keyframe, skips running to the next keyframe.
+   */
+  format?: 'mjpeg' | 'h264-ts';
+}
+
+/** What an H.264 access unit needs beyond its bytes to go into MPEG-TS. */
+export interface AccessUnitInfo {
+  readonly captureUs: number;
+  readonly keyframe: boolean;
 }
 
 function describe(e: NodeJS.ErrnoException, path: string): FramewireError {
@@ -34,6 +46,8 @@ export class MjpegRecorder {
   private segmentStartMs = 0;
   private segmentIndex = 0;
   private behind = false;
+  private awaitKey = false;
+  private mux = new TsMuxer();
   private failure: FramewireError | null = null;
   private readonly segmentMs: number;
   private readonly closing = new Set<Promise<void>>();
@@ -61,17 +75,29 @@ export class MjpegRecorder {
     return this.out ? (this.out.path as string) : null;
   }
 
-  write(jpeg: Uint8Array): void {
+  /** A JPEG, or (format `h264-ts`) an access unit with its `au` info. */
+  write(jpeg: Uint8Array, au?: AccessUnitInfo): void {
     if (this.failure) return;
     const now = Date.now();
-    if (!this.out || (this.segmentMs > 0 && now - this.segmentStartMs >= this.segmentMs)) this.rotate(now);
-    if (!this.out) return;
-    if (this.behind) {
+    const ts = this.options.format === 'h264-ts';
+    // An H.264 segment must start at a keyframe to decode on its own: rotation waits for one.
+    const due = !this.out || (this.segmentMs > 0 && now - this.segmentStartMs >= this.segmentMs);
+    if (due && (!ts || au?.keyframe === true)) this.rotate(now);
+    if (!this.out) {
+      // Only H.264 has no file yet without a failure: it waits for its first keyframe.
+      if (ts) this.skipped++;
+      return;
+    }
+    if (ts && this.awaitKey && au?.keyframe === true && !this.behind) this.awaitKey = false;
+    if (this.behind || (ts && this.awaitKey)) {
+      // A skipped access unit breaks the reference chain up to the next keyframe.
+      if (ts) this.awaitKey = true;
       this.skipped++;
       return;
     }
     this.written++;
-    if (!this.out.write(jpeg)) this.behind = true;
+    const bytes = ts ? this.mux.accessUnit(jpeg, au?.captureUs ?? now * 1000, au?.keyframe === true) : jpeg;
+    if (!this.out.write(bytes)) this.behind = true;
   }
 
   async close(): Promise<void> {
@@ -83,15 +109,19 @@ export class MjpegRecorder {
     this.finishSegment();
     const path =
       this.segmentMs > 0
-        ? join(this.options.path, `${String(++this.segmentIndex).padStart(6, '0')}-${new Date(now).toISOString().replace(/[:.]/g, '-')}.mjpeg`)
+        ? join(this.options.path, `${String(++this.segmentIndex).padStart(6, '0')}-${new Date(now).toISOString().replace(/[:.]/g, '-')}.${this.options.format === 'h264-ts' ? 'ts' : 'mjpeg'}`)
         : this.options.path;
     // flush: fsync before close, so a closed segment survives a power cut.
-    const out = createWriteStream(path, { flags: this.segmentMs > 0 ? 'wx' : 'w', flush: true });
+    // H.264: a keyframe alone passes the default 16 KiB mark, and a skip costs the rest of its GOP, so "behind"
+    // means 1 MiB waiting for the disk.
+    const highWaterMark = this.options.format === 'h264-ts' ? 1 << 20 : undefined;
+    const out = createWriteStream(path, { flags: this.segmentMs > 0 ? 'wx' : 'w', flush: true, ...(highWaterMark ? { highWaterMark } : {}) });
     out.on('drain', () => {
       this.behind = false;
     });
     out.on('error', (e: NodeJS.ErrnoException) => this.fail(describe(e, path)));
     this.out = out;
+    this.mux = new TsMuxer();
     this.segmentStartMs = now;
     this.behind = false;
   }

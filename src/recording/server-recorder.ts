@@ -6,7 +6,7 @@
 import type { Logger } from '../log.js';
 import type { FrameHub } from '../pipeline/frame-hub.js';
 import type { Profile } from '../pipeline/profile.js';
-import { Viewer } from '../server/viewer.js';
+import { Viewer, type ViewerCoding } from '../server/viewer.js';
 import { MjpegRecorder } from './mjpeg-recorder.js';
 
 export interface ServerRecording {
@@ -16,12 +16,14 @@ export interface ServerRecording {
   stop(): Promise<void>;
 }
 
-export function recordHub(hub: FrameHub, profile: Profile, fps: number, dir: string, segmentSeconds: number, log: Logger): ServerRecording {
+/** `coding` H.264: segmented MPEG-TS (.ts) of the H.264 profile at that bitrate; JPEG (default): .mjpeg. */
+export function recordHub(hub: FrameHub, profile: Profile, fps: number, dir: string, segmentSeconds: number, log: Logger, coding: ViewerCoding = { codec: 'jpeg' }): ServerRecording {
   let viewer: Viewer | null = null;
   let failed = false;
   const recorder = new MjpegRecorder({
     path: dir,
     segmentSeconds,
+    format: coding.codec === 'h264' ? 'h264-ts' : 'mjpeg',
     onError: (e) => {
       log.error(`${e.code}: ${e.message}; recording stopped, streaming to viewers goes on`);
       // Nobody else may want this profile: stop encoding it for a recorder that writes nothing.
@@ -35,12 +37,13 @@ export function recordHub(hub: FrameHub, profile: Profile, fps: number, dir: str
       // The recorder skips frames itself (counted) while the disk is behind: it never holds a write.
       ready: () => true,
       write: (f, done) => {
-        recorder.write(f.payload);
+        // The no-signal stand-in is a JPEG: it has no place in an H.264 recording, which shows the gap instead.
+        if (coding.codec === f.codec) recorder.write(f.payload, f);
         done();
       },
       end: () => {},
-    });
-    log.info(`recording ${profile.width}x${profile.height}@${fps} to ${dir} in ${segmentSeconds} s segments`);
+    }, coding);
+    log.info(`recording ${profile.width}x${profile.height}@${fps}${coding.codec === 'h264' ? ' H.264 (MPEG-TS)' : ''} to ${dir} in ${segmentSeconds} s segments`);
   }
   return {
     recorder,

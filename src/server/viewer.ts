@@ -94,8 +94,8 @@ export class Viewer {
   }
 
   /** The server's own viewer (a recording): the operator's profile as given, not counted as a client, never timed out. */
-  static own(hub: FrameHub, log: Logger, who: string, want: Grant, wire: ViewerWire): Viewer {
-    const v = new Viewer(hub, log, who, null, wire);
+  static own(hub: FrameHub, log: Logger, who: string, want: Grant, wire: ViewerWire, coding: ViewerCoding = JPEG): Viewer {
+    const v = new Viewer(hub, log, who, null, wire, coding);
     v.attach(want);
     return v;
   }

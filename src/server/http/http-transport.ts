@@ -17,6 +17,7 @@ import { hostAllowed, originAllowed } from './host-origin.js';
 import { checkRequestAuth } from './http-auth.js';
 import { createServerMetrics } from './metrics.js';
 import { mjpegStreams } from './mjpeg-stream.js';
+import { tsStreams } from './ts-stream.js';
 import { parseStreamQuery } from './query-params.js';
 import { sendBody, sendText } from './respond.js';
 import { watchSource } from './source-health.js';
@@ -40,7 +41,7 @@ export function timeoutCheckMs(handshakeTimeoutMs: number): number {
   return Math.max(50, Math.min(1000, Math.floor(handshakeTimeoutMs / 5)));
 }
 
-type Route = 'viewer' | 'ws' | 'mjpeg' | 'snapshot' | 'status' | 'metrics' | 'healthz';
+type Route = 'viewer' | 'ws' | 'mjpeg' | 'ts' | 'snapshot' | 'status' | 'metrics' | 'healthz';
 
 function routeOf(pathname: string): Route | null {
   if (isViewerPath(pathname)) return 'viewer';
@@ -49,6 +50,8 @@ function routeOf(pathname: string): Route | null {
       return 'ws';
     case '/stream.mjpg':
       return 'mjpeg';
+    case '/stream.ts':
+      return 'ts';
     case '/snapshot.jpg':
       return 'snapshot';
     case '/api/status':
@@ -103,6 +106,7 @@ export function startHttpTransport(ctx: ServerContext, options: HttpTransportOpt
   let admitted: (socket: net.Socket) => void = () => {};
   const health = watchSource(hub);
   const mjpeg = mjpegStreams(ctx, health, (res) => admitted(res.socket as net.Socket));
+  const ts = tsStreams(ctx, health, (res) => admitted(res.socket as net.Socket));
   const ws = createWebSocketEndpoint(ctx);
   let viewerDir = findViewerDir();
   let closing = false;
@@ -115,7 +119,7 @@ export function startHttpTransport(ctx: ServerContext, options: HttpTransportOpt
     const url = requestUrl(req);
     if (!url) return sendText(res, 400, 'Malformed URL.');
     const route = routeOf(url.pathname);
-    if (!route) return sendText(res, 404, `No such page: ${url.pathname}. Try / (viewer), /stream.mjpg, /snapshot.jpg, /api/status, /metrics.`);
+    if (!route) return sendText(res, 404, `No such page: ${url.pathname}. Try / (viewer), /stream.mjpg, /stream.ts, /snapshot.jpg, /api/status, /metrics.`);
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, `${req.method} is not allowed here; use GET.`, { Allow: 'GET, HEAD' });
     if (route === 'healthz') {
       // A monitor reads the status code; a person reads what is wrong.
@@ -141,6 +145,11 @@ export function startHttpTransport(ctx: ServerContext, options: HttpTransportOpt
       case 'ws':
         // A plain GET reached the WebSocket path (upgrades go through the 'upgrade' event).
         return sendText(res, 426, 'This is the WebSocket endpoint (framewire/1); open / in a browser.', { Upgrade: 'websocket' });
+      case 'ts': {
+        const q = parseStreamQuery(url.searchParams);
+        if (!q.ok) return sendText(res, 400, `${q.error.code}: ${q.error.message}`);
+        return ts.serve(req, res, q.params, address);
+      }
       case 'mjpeg':
       case 'snapshot': {
         const q = parseStreamQuery(url.searchParams);
@@ -265,6 +274,7 @@ export function startHttpTransport(ctx: ServerContext, options: HttpTransportOpt
             closing = true;
             const stopped = new Promise<void>((done) => server.close(() => done()));
             mjpeg.closeAll();
+            ts.closeAll();
             await ws.close();
             server.closeIdleConnections();
             // Anything still open after the goodbyes had its chance (a stalled reader, a half-sent request).
