@@ -30,7 +30,7 @@ export function topFunctions(prof: CpuProfile, n: number): { name: string; where
     const cf = node.callFrame;
     if (cf.functionName === '(idle)') continue;
     total += hits;
-    const where = cf.url ? `${cf.url.replace(/^.*\/(src|node_modules)\//, '$1/').replace(/^node:/, 'node:')}:${cf.lineNumber + 1}` : '';
+    const where = cf.url ? `${cf.url.replace(/^.*\/(src|dist|node_modules)\//, '$1/').replace(/^node:/, 'node:')}:${cf.lineNumber + 1}` : '';
     const key = `${cf.functionName}@${where}`;
     const a = agg.get(key) ?? { name: cf.functionName || '(anonymous)', where, hits: 0 };
     a.hits += hits;

@@ -1,4 +1,4 @@
-# The tutorial's client, copied VERBATIM from its text (/work/shared/seed/000_882156a16f11b20b.txt,
+# The tutorial's client, copied VERBATIM from its text (the tutorial this project grew from,
 # the Python code under "二、客户端分析"). One edit only: the last line in the text,
 # `camera.Get_Data(camera.interval`, lacks its closing parenthesis (a syntax error); it was added.
 # Everything else below this comment block is the tutorial's. test/tutorial/run_tutorial.py runs it

@@ -1,4 +1,4 @@
-# The tutorial's server, copied VERBATIM from its text (/work/shared/seed/000_882156a16f11b20b.txt,
+# The tutorial's server, copied VERBATIM from its text (the tutorial this project grew from,
 # the Python code under "一、服务端配置"). No edits: everything below this comment block is the tutorial's.
 # It is not meant to be run directly here; test/tutorial/run_tutorial.py runs it unmodified with shims
 # (Windows struct sizes, a video file instead of the camera). See docs/tutorial-compat.md.
