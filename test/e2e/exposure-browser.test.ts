@@ -17,13 +17,9 @@ import { silentLogger } from '../../src/log.js';
 import { encodeMessage } from '../../src/protocol/encode.js';
 import { httpTransport } from '../../src/server/http/http-transport.js';
 import { requireTool } from '../helpers/tools.js';
+import { CHROMIUM, LAUNCH } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TIMEOUT = 20_000;
-const LAUNCH = {
-  executablePath: CHROMIUM,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-};
 
 /** The attacker's page: open the camera's WebSocket, say hello, count what comes back. */
 function evilPage(wsUrl: string): string {

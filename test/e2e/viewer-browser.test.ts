@@ -13,14 +13,10 @@ import { silentLogger } from '../../src/log.js';
 import { httpTransport } from '../../src/server/http/http-transport.js';
 import { BAR_COLOURS } from '../../src/sources/testpattern.js';
 import { requireTool } from '../helpers/tools.js';
+import { CHROMIUM, LAUNCH } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TIMEOUT = 20_000;
 
-const LAUNCH = {
-  executablePath: CHROMIUM,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-};
 
 async function startHttp(httpPort: number, token: string | null = null): Promise<RunningServer> {
   const config: ServerConfig = Object.freeze({

@@ -9,31 +9,17 @@ import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { DEFAULT_SERVER_CONFIG, startServer, TestPatternSource, type RunningServer, type ServerConfig } from '../../src/index.js';
-import { silentLogger } from '../../src/log.js';
+import type { RunningServer } from '../../src/index.js';
 import { httpTransport } from '../../src/server/http/http-transport.js';
 import { BAR_COLOURS } from '../../src/sources/testpattern.js';
+import { startTestServer } from '../helpers/server.js';
 import { requireTool } from '../helpers/tools.js';
+import { CHROMIUM, LAUNCH } from '../helpers/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TIMEOUT = 20_000;
-const LAUNCH = {
-  executablePath: CHROMIUM,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-};
 
-async function startHttp(gop: number): Promise<RunningServer> {
-  const config: ServerConfig = Object.freeze({
-    ...DEFAULT_SERVER_CONFIG,
-    host: '127.0.0.1',
-    port: 0,
-    httpPort: 0,
-    log: silentLogger,
-    defaults: { width: 640, height: 360, fps: 30, quality: 80 },
-    codec: 'both',
-    gop,
-  });
-  return startServer(config, new TestPatternSource(config.defaults), { extras: [httpTransport()] });
+function startHttp(gop: number): Promise<RunningServer> {
+  return startTestServer({ httpPort: 0, defaults: { width: 640, height: 360, fps: 30, quality: 80 }, codec: 'both', gop }, { extras: [httpTransport()] });
 }
 
 interface PageStats {
