@@ -55,8 +55,18 @@ export class EncodedFrame {
   }
 
   /** The same access unit marked as part of a catch-up burst: its own wire form, the payload shared. */
+  private catchUpTwin: EncodedFrame | null = null;
+
+  /**
+   * This frame marked catch-up (decode, do not show). One twin per frame, so its wire forms are built once and
+   * shared by every joiner's burst: a burst costs no copy per joiner, however many join.
+   */
   asCatchUp(): EncodedFrame {
-    return new EncodedFrame(this.seq, this.captureUs, this.profile, this.payload, this.encodedUs, this.standIn, { codec: this.codec, keyframe: this.keyframe, catchUp: true });
+    return (this.catchUpTwin ??= new EncodedFrame(this.seq, this.captureUs, this.profile, this.payload, this.encodedUs, this.standIn, {
+      codec: this.codec,
+      keyframe: this.keyframe,
+      catchUp: true,
+    }));
   }
 
   get width(): number {
