@@ -28,10 +28,16 @@ async function upstreamCamera(): Promise<{ port: number; down(): void; up(): voi
   const part = Buffer.concat([Buffer.from(`--fwb\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`), jpeg, Buffer.from('\r\n')]);
   let serving = true;
   const sockets = new Set<net.Socket>();
+  const players = new Set<http.ServerResponse>();
+  // One ticker for every player, stopped by close(): a player's own 'close' may never come if its socket was
+  // reset while its request was being parsed, and a timer per player would then keep the test process alive.
+  const ticker = setInterval(() => {
+    for (const res of players) res.write(part);
+  }, 100);
   const server = http.createServer((_req, res) => {
     res.writeHead(200, { 'Content-Type': 'multipart/x-mixed-replace; boundary=fwb' });
-    const t = setInterval(() => res.write(part), 100);
-    res.on('close', () => clearInterval(t));
+    players.add(res);
+    res.on('close', () => players.delete(res));
   });
   server.on('connection', (c: net.Socket) => {
     if (!serving) return c.resetAndDestroy();
@@ -39,18 +45,23 @@ async function upstreamCamera(): Promise<{ port: number; down(): void; up(): voi
     c.on('close', () => sockets.delete(c));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const resetAll = (): void => {
+    for (const c of sockets) c.resetAndDestroy();
+    players.clear();
+  };
   return {
     port: (server.address() as net.AddressInfo).port,
     down: () => {
       serving = false;
-      for (const c of sockets) c.resetAndDestroy();
+      resetAll();
     },
     up: () => {
       serving = true;
     },
     close: async () => {
+      clearInterval(ticker);
       const closed = new Promise((r) => server.close(r));
-      for (const c of sockets) c.resetAndDestroy();
+      resetAll();
       await closed;
     },
   };

@@ -54,6 +54,8 @@ export function httpFrameStreams(
   });
 
   const serve = (req: http.IncomingMessage, res: http.ServerResponse, requested: StreamParams, address: string): void => {
+    // The token check may have waited (auth-limiter.ts): a player that left meanwhile has no 'close' to come.
+    if (req.socket.destroyed) return;
     const missing = format.unavailable?.() ?? null;
     if (missing !== null) return sendText(res, 404, missing);
     // The hub may grant a smaller live profile instead (--max-profiles, --encode-budget), or none.
