@@ -6,14 +6,15 @@
  *   reader --mode fw|seed|mjpeg|multipart --port P [--host 127.0.0.1] [--clients N]
  *          [--warmup S] [--duration S] [--latency none|first|all] [--width W --height H --fps F --quality Q]
  *          [--path /stream.mjpg] [--boundary B] [--threshold 29.5] [--wait-start] [--max-seconds S]
- *          [--connect-timeout S] [--connect-concurrency K] [--window-seconds S]
+ *          [--connect-timeout S] [--connect-concurrency K] [--window-seconds S] [--codec jpeg|h264]
  *
  * fw: framewire/1 (docs/protocol.md): HELLO, then an ACK for every FRAME (the acks of one read go out in one
  * write), a PONG for every PING. seed: the tutorial's format (8-byte hello, then 8-byte LE header + JPEG).
  * mjpeg: GET PATH over HTTP/1.1, then the multipart/x-mixed-replace body. multipart: the same parts straight
  * from a TCP socket (GStreamer's tcpserversink: no HTTP header; joined mid-stream, it resynchronises on the
  * boundary). Latency (fw: now − FRAME.captureUs; mjpeg/multipart: now − X-Timestamp-Us when present) is on
- * CLOCK_REALTIME, the server's clock when both run on one machine.
+ * CLOCK_REALTIME, the server's clock when both run on one machine. --codec h264 (fw) offers H.264 in HELLO
+ * (docs/protocol.md §4.1.1); its FRAMEs are counted and acknowledged like JPEG ones, the payload unread.
  *
  * stdout, one JSON object per line, the same as bench/loadgen.ts: {"event":"ready",…}, {"event":"measure-start"},
  * {"event":"result",…}; with --window-seconds, {"event":"window",…} every S seconds of the measurement too.
@@ -79,6 +80,7 @@ static const char *host = "127.0.0.1";
 static int port = 0, nClients = 1, reqW = 0, reqH = 0, reqFps = 0, reqQ = 0;
 static double warmupS = 3, durationS = 10, threshold = 29.5, maxSeconds = 180, connectTimeoutS = 60, windowS = 0;
 static int waitStart = 0, connectConcurrency = 64;
+static int offerH264 = 0; /* --codec h264 */
 static const char *latencyMode = "none", *path = "/stream.mjpg", *boundary = "frame";
 static char marker[256];
 static size_t markerLen;
@@ -389,6 +391,7 @@ static void sendHello(struct client *c) {
     put16(m + 16, reqH);
     put16(m + 18, reqFps);
     m[20] = reqQ;
+    m[21] = offerH264 ? 0x03 : 0; /* codecs (§4.1.1): JPEG and H.264 */
     queueOut(c, m, sizeof m);
   } else if (mode == M_SEED) {
     int fps = reqFps ? reqFps : 15, w = reqW ? reqW : 640, h = reqH ? reqH : 480;
@@ -561,6 +564,11 @@ static const char *arg(int argc, char **argv, int *i) {
   return argv[++*i];
 }
 
+static int codecFlag(const char *k) {
+  if (strcmp(k, "jpeg") && strcmp(k, "h264")) fatal("--codec is jpeg or h264");
+  return !strcmp(k, "h264");
+}
+
 int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -585,6 +593,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--boundary")) boundary = arg(argc, argv, &i);
     else if (!strcmp(a, "--threshold")) threshold = atof(arg(argc, argv, &i));
     else if (!strcmp(a, "--wait-start")) waitStart = 1;
+    else if (!strcmp(a, "--codec")) offerH264 = codecFlag(arg(argc, argv, &i));
     else if (!strcmp(a, "--max-seconds")) maxSeconds = atof(arg(argc, argv, &i));
     else if (!strcmp(a, "--connect-timeout")) connectTimeoutS = atof(arg(argc, argv, &i));
     else if (!strcmp(a, "--connect-concurrency")) connectConcurrency = atoi(arg(argc, argv, &i));

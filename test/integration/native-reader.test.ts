@@ -10,7 +10,8 @@ import { nativeReader } from '../../bench/lib/native-reader.js';
 import { httpTransport } from '../../src/server/http/http-transport.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { TestPatternSource } from '../../src/sources/testpattern.js';
-import { testConfig, within } from '../helpers/server.js';
+import type { ServerConfig } from '../../src/server/config.js';
+import { testConfig, waitUntil, within } from '../helpers/server.js';
 import { requireTool } from '../helpers/tools.js';
 
 interface ReaderResult {
@@ -44,8 +45,8 @@ function runReader(args: string[]): Promise<ReaderResult> {
   );
 }
 
-async function withServer(fn: (s: RunningServer) => Promise<void>): Promise<void> {
-  const config = testConfig({ httpPort: 0 });
+async function withServer(fn: (s: RunningServer) => Promise<void>, overrides: Partial<ServerConfig> = {}): Promise<void> {
+  const config = testConfig({ httpPort: 0, ...overrides });
   const server = await startServer(config, new TestPatternSource(config.defaults), { extras: [httpTransport()] });
   try {
     await fn(server);
@@ -68,6 +69,27 @@ test('framewire/1: the reader acknowledges every frame, so the server streams pa
     const sent = server.registry.list().map((c) => c.sent);
     assert.ok(sent.every((n) => n > 2), `every client was sent more than its window: ${sent.join(', ')}`);
   });
+});
+
+test('framewire/1 with --codec h264: the reader offers H.264, is granted it and acknowledges every access unit', { timeout: 60_000 }, async (t) => {
+  if (!requireTool(t, 'cc', ['--version'], 'apt-get install gcc')) return;
+  if (!requireTool(t, 'ffmpeg', ['-version'])) return;
+  await withServer(
+    async (server) => {
+      const run = runReader(['--mode', 'fw', '--port', String(server.tcp.port), '--codec', 'h264', ...common]);
+      // Without the offer the server would grant JPEG: the H.264 profile exists only for clients that offered it.
+      const onlyH264 = (): boolean => {
+        const ps = server.hub.profileStats();
+        return ps.length === 1 && ps[0]!.codec === 'h264' && ps[0]!.subscribers === 3;
+      };
+      await waitUntil(onlyH264, 15_000, 'one H.264 profile, three subscribers, no JPEG one');
+      const r = await run;
+      assert.equal(r.connected, 3, r.firstFailure ?? '');
+      assert.equal(r.failedAtEnd, 0, r.firstFailure ?? '');
+      assert.ok(r.frames >= 3 * 30, `${r.frames} access units for 3 clients in 2 s`);
+    },
+    { codec: 'h264' },
+  );
 });
 
 test("the tutorial format: the reader's hello is accepted and whole frames are counted", { timeout: 60_000 }, async (t) => {
