@@ -3,8 +3,8 @@
  *
  *   npx tsx bench/main.ts [--smoke] [--only NAME[,NAME…]] [--out FILE] [--warmup S] [--duration S]
  *
- * Scenarios (bench/scenarios/): encode, latency, library, fanout-tcp, fanout-mjpeg, throughput, passthrough, tutorial, python,
- * scaling, profile.
+ * Scenarios (bench/scenarios/): encode, latency, latency-h264 and join-h264 (Chromium, h264-browser.ts), library,
+ * fanout-tcp, fanout-mjpeg, throughput, passthrough, tutorial, python, scaling, profile.
  * Every server runs as its own process and every client load too: the native reader (bench/native-reader/reader.c,
  * compiled here with the system's C compiler) by default, and the Node load generator (bench/loadgen.ts) as a
  * second column of the fan-out tables; all of them are killed on the way out, whatever happens. The report (default docs/benchmarks.md) is rewritten at the end,
@@ -22,6 +22,7 @@ import { encode } from './scenarios/encode.js';
 import { fanoutMjpeg } from './scenarios/fanout-mjpeg.js';
 import { fanoutTcp } from './scenarios/fanout-tcp.js';
 import { latency } from './scenarios/latency.js';
+import { joinH264, latencyH264 } from './scenarios/h264-browser.js';
 import { profile } from './scenarios/profile.js';
 import { scaling, SCALING_SVG } from './scenarios/scaling.js';
 import { throughput } from './scenarios/throughput.js';
@@ -30,7 +31,7 @@ import { library } from './scenarios/library.js';
 import { tutorial } from './scenarios/tutorial.js';
 import { python } from './scenarios/python.js';
 
-const SCENARIOS: Scenario[] = [encode, latency, library, fanoutTcp, fanoutMjpeg, throughput, passthrough, tutorial, python, scaling, profile];
+const SCENARIOS: Scenario[] = [encode, latency, latencyH264, joinH264, library, fanoutTcp, fanoutMjpeg, throughput, passthrough, tutorial, python, scaling, profile];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

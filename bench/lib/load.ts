@@ -83,11 +83,11 @@ export interface RunResult {
   reader: ReaderKind;
 }
 
-function lines(c: ChildProcess): AsyncIterableIterator<string> {
+export function lines(c: ChildProcess): AsyncIterableIterator<string> {
   return readline.createInterface({ input: c.stdout! })[Symbol.asyncIterator]();
 }
 
-async function nextEvent(it: AsyncIterableIterator<string>, event: string, timeoutMs: number): Promise<Record<string, unknown>> {
+export async function nextEvent(it: AsyncIterableIterator<string>, event: string, timeoutMs: number): Promise<Record<string, unknown>> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const left = until - Date.now();

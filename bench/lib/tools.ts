@@ -1,6 +1,7 @@
 /** Reference tools: checked at start, never installed; a missing one turns its rows into "missing". */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { CHROMIUM } from '../../test/helpers/browser.js';
 import { nativeReaderStatus } from './native-reader.js';
 import { TUTORIAL_HARNESS } from './servers.js';
 
@@ -21,7 +22,7 @@ function runs(cmd: string, args: string[]): string | null {
   }
 }
 
-export type ToolName = 'reader' | 'tjbench' | 'ffmpeg' | 'gstreamer' | 'cv2' | 'tutorial';
+export type ToolName = 'reader' | 'tjbench' | 'ffmpeg' | 'gstreamer' | 'cv2' | 'tutorial' | 'chromium';
 
 export function checkTools(): Record<ToolName, Tool> {
   const tj = runs('tjbench', []);
@@ -31,6 +32,7 @@ export function checkTools(): Record<ToolName, Tool> {
   const cv2 = runs('/usr/bin/python3', ['-c', 'import cv2; print(cv2.__version__)']);
   const harness = fs.existsSync(TUTORIAL_HARNESS);
   const reader = nativeReaderStatus();
+  const chromium = runs(CHROMIUM, ['--version']);
   return {
     reader: { name: 'native reader (bench/native-reader/reader.c, the default client load)', ok: reader.ok, detail: reader.detail, install: 'apt-get install gcc (or set CC)' },
     tjbench: { name: 'tjbench', ok: tj !== null && /USAGE/i.test(tj), detail: '/usr/bin/tjbench', install: 'apt-get install libjpeg-turbo-progs' },
@@ -42,6 +44,7 @@ export function checkTools(): Record<ToolName, Tool> {
       install: 'apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad',
     },
     cv2: { name: '/usr/bin/python3 with cv2', ok: cv2 !== null && /^\d/.test(cv2), detail: cv2 ? `OpenCV ${cv2}` : '', install: 'apt-get install python3-opencv' },
+    chromium: { name: `${CHROMIUM} (the H.264 viewer page, through playwright-core)`, ok: chromium !== null && /Chromium/i.test(chromium), detail: chromium ?? '', install: 'apt-get install chromium' },
     tutorial: { name: 'test/tutorial/run_tutorial.py', ok: harness, detail: harness ? 'present' : 'not written yet', install: '(written by another engineer)' },
   };
 }

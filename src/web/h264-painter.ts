@@ -9,6 +9,8 @@
 import { parseSps } from '../codecs/h264/sps.js';
 import { NalType, nalType } from '../codecs/h264/nal.js';
 import type { FrameMessage } from '../protocol/messages.js';
+import { nowUs } from '../clock.js';
+import type { DecodedPicture } from './decode-trace.js';
 import type { PaintedFrame } from './frame-painter.js';
 
 /** Undecoded chunks allowed in the decoder before frames are skipped to the next keyframe (a stalled tab). */
@@ -39,7 +41,7 @@ export class H264Painter {
   private decoder: VideoDecoder | null = null;
   private codec: string | null = null;
   /** Frames in the decoder, by seq (the chunk's and picture's timestamp): whether to paint their picture. */
-  private readonly pending = new Map<number, { p: PaintedFrame; show: boolean }>();
+  private readonly pending = new Map<number, { p: PaintedFrame; show: boolean; decodeUs: number }>();
   private waitingForKeyframe = true;
   /** The newest decoded picture not yet drawn; older ones are closed unseen (newest wins). */
   private newest: { frame: VideoFrame; p: PaintedFrame } | null = null;
@@ -54,6 +56,8 @@ export class H264Painter {
     private readonly canvas: HTMLCanvasElement,
     private readonly ctx2d: CanvasRenderingContext2D,
     private readonly onPainted: (p: PaintedFrame) => void,
+    /** Every picture out of the decoder, shown or not (catch-up); for the benchmarks' trace. */
+    private readonly onDecoded: ((d: Omit<DecodedPicture, 'offsetUs'>) => void) | null = null,
   ) {}
 
   offer(frame: FrameMessage, receivedUs: number): void {
@@ -70,7 +74,7 @@ export class H264Painter {
       return;
     }
     this.waitingForKeyframe = false;
-    this.pending.set(frame.seq, { p: { frame, receivedUs }, show: frame.catchUp !== true });
+    this.pending.set(frame.seq, { p: { frame, receivedUs }, show: frame.catchUp !== true, decodeUs: this.onDecoded ? nowUs() : 0 });
     try {
       d.decode(
         new EncodedVideoChunk({ type: frame.keyframe ? 'key' : 'delta', timestamp: frame.seq, data: frame.payload as Uint8Array<ArrayBuffer> }),
@@ -123,6 +127,10 @@ export class H264Painter {
     for (const seq of this.pending.keys()) {
       if (seq > f.timestamp) break;
       this.pending.delete(seq);
+    }
+    if (this.onDecoded && entry && this.decoder === decoder) {
+      const fr = entry.p.frame;
+      this.onDecoded({ seq: fr.seq, captureUs: fr.captureUs, keyframe: fr.keyframe === true, catchUp: fr.catchUp === true, receivedUs: entry.p.receivedUs, decodeUs: entry.decodeUs, outputUs: nowUs() });
     }
     if (this.decoder !== decoder || !entry || !entry.show) {
       f.close();

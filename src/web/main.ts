@@ -8,6 +8,7 @@ import type { StreamParams } from '../protocol/messages.js';
 import { nowUs } from '../clock.js';
 import { Codec } from '../protocol/constants.js';
 import { probeCodec } from './codec-choice.js';
+import { DecodeTrace, traceWanted } from './decode-trace.js';
 import { FramePainter } from './frame-painter.js';
 import { H264Painter } from './h264-painter.js';
 import { initialToken, rememberToken } from './token-store.js';
@@ -32,11 +33,15 @@ export interface FramewireStats {
   decodeErrors: number;
   /** ms from an ACCEPT to the first picture painted after it; null until then. */
   firstPictureMs: number | null;
+  /** FRAME payload bytes received since the page loaded. */
+  receivedBytes: number;
 }
 
 declare global {
   interface Window {
     framewireStats: FramewireStats;
+    /** Only with `?trace` in the URL (src/web/decode-trace.ts). */
+    framewireTrace?: DecodeTrace;
   }
 }
 
@@ -96,8 +101,11 @@ async function main(): Promise<void> {
     codecReason: choice.reason,
     decodeErrors: 0,
     firstPictureMs: null,
+    receivedBytes: 0,
   };
   window.framewireStats = stats;
+  const trace = traceWanted(location.search) ? new DecodeTrace() : null;
+  if (trace) window.framewireTrace = trace;
   out.why.textContent = choice.h264 ? '' : choice.reason;
   out.why.hidden = choice.h264;
 
@@ -113,7 +121,7 @@ async function main(): Promise<void> {
     refreshCounts();
   };
   const jpeg = new FramePainter(canvas, ctx2d, onPainted);
-  const h264 = new H264Painter(canvas, ctx2d, onPainted);
+  const h264 = new H264Painter(canvas, ctx2d, onPainted, trace ? (d) => trace.record({ ...d, offsetUs: conn.offsetUs }) : null);
   let painter: FramePainter | H264Painter = jpeg;
   const refreshCounts = (): void => {
     stats.frames = jpeg.painted + h264.painted;
@@ -127,6 +135,7 @@ async function main(): Promise<void> {
   };
 
   const setState = (s: ViewerState, detail: string): void => {
+    if (trace && (s === 'connecting' || s === 'reconnecting')) trace.connectUs = nowUs();
     state = s;
     stats.state = s;
     stateEl.dataset['state'] = s;
@@ -154,6 +163,7 @@ async function main(): Promise<void> {
       stats.codec = a.codec === Codec.H264 ? 'h264' : 'jpeg';
       stats.firstPictureMs = null;
       acceptedAtMs = performance.now();
+      if (trace) trace.acceptUs = nowUs();
       out.codec.textContent = a.codec === Codec.H264 ? 'H.264' : 'JPEG';
       stats.width = a.width;
       stats.height = a.height;
@@ -161,6 +171,7 @@ async function main(): Promise<void> {
     },
     frame: (f, receivedUs) => {
       received.record(f.payload.length, null);
+      stats.receivedBytes += f.payload.length;
       painter.offer(f, receivedUs);
     },
     status: (text) => {
