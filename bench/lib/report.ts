@@ -53,6 +53,7 @@ export function writeReport(file: string, r: ReportInput): void {
       'The default client load is the native reader (bench/native-reader/reader.c, compiled by the bench with the system C compiler): one process, one epoll loop over non-blocking sockets, reading everything each socket has as soon as it has it, counting frames by parsing each format (framewire/1 with an ACK for every frame, the tutorial format, MJPEG multipart), so the clients\' own speed does not shape what the server does. ' +
       'The Node load generator (bench/loadgen.ts, 1 process, 2 from 300 clients) is kept as a second, labelled column ("Node load"): its reading speed is part of what it measures. ' +
       'Server and clients share the machine\'s cores and, on loopback, the kernel\'s work: part of the receiver\'s work is charged to the sender and the other way round, which is why the fan-out tables also give the server + clients CPU per client-frame ([fanout-cpu.md](fanout-cpu.md) says where the CPU goes). ' +
+      'Sections 2c and 2d drive Debian\'s Chromium (headless, through playwright-core) on the viewer page, which decodes H.264 with WebCodecs; their notes say what they time and on which clock. ' +
       'Absolute times on a shared machine are noise; compare the ratios, which come from runs back to back in the same invocation.',
   );
   lines.push('', '**Reference tools**', '');
