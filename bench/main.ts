@@ -3,8 +3,8 @@
  *
  *   npx tsx bench/main.ts [--smoke] [--only NAME[,NAME…]] [--out FILE] [--warmup S] [--duration S]
  *
- * Scenarios (bench/scenarios/): encode, latency, latency-h264 and join-h264 (Chromium, h264-browser.ts), library,
- * fanout-tcp, fanout-mjpeg, throughput, passthrough, tutorial, python, scaling, profile.
+ * Scenarios (bench/scenarios/): encode, h264-cost, latency, latency-h264 and join-h264 (Chromium, h264-browser.ts),
+ * library, fanout-tcp, fanout-h264, fanout-mjpeg, throughput, passthrough, tutorial, python, scaling, h264-bytes, profile.
  * Every server runs as its own process and every client load too: the native reader (bench/native-reader/reader.c,
  * compiled here with the system's C compiler) by default, and the Node load generator (bench/loadgen.ts) as a
  * second column of the fan-out tables; all of them are killed on the way out, whatever happens. The report (default docs/benchmarks.md) is rewritten at the end,
@@ -19,8 +19,11 @@ import { writeReport } from './lib/report.js';
 import { ROOT } from './lib/servers.js';
 import { checkTools } from './lib/tools.js';
 import { encode } from './scenarios/encode.js';
+import { fanoutH264 } from './scenarios/fanout-h264.js';
 import { fanoutMjpeg } from './scenarios/fanout-mjpeg.js';
 import { fanoutTcp } from './scenarios/fanout-tcp.js';
+import { h264Bytes } from './scenarios/h264-bytes.js';
+import { h264Cost } from './scenarios/h264-cost.js';
 import { latency } from './scenarios/latency.js';
 import { joinH264, latencyH264 } from './scenarios/h264-browser.js';
 import { profile } from './scenarios/profile.js';
@@ -31,7 +34,24 @@ import { library } from './scenarios/library.js';
 import { tutorial } from './scenarios/tutorial.js';
 import { python } from './scenarios/python.js';
 
-const SCENARIOS: Scenario[] = [encode, latency, latencyH264, joinH264, library, fanoutTcp, fanoutMjpeg, throughput, passthrough, tutorial, python, scaling, profile];
+const SCENARIOS: Scenario[] = [
+  encode,
+  h264Cost,
+  latency,
+  latencyH264,
+  joinH264,
+  library,
+  fanoutTcp,
+  fanoutH264,
+  fanoutMjpeg,
+  throughput,
+  passthrough,
+  tutorial,
+  python,
+  scaling,
+  h264Bytes,
+  profile,
+];
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

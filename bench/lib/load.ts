@@ -37,6 +37,19 @@ export interface LoadSpec {
    * clients' processes: its readings do not wait for the reader to get round to its socket among hundreds.
    */
   viewer?: boolean;
+  /** framewire/1 only: offer H.264 (and JPEG) and require the grant of H.264 (native reader only). Default jpeg. */
+  codec?: 'jpeg' | 'h264';
+  /** Count the server's child processes' CPU with its own (an H.264 encoder's ffmpeg). Default false. */
+  serverChildren?: boolean;
+}
+
+/** What an H.264 reader counted over the measurement, all clients together. */
+export interface H264Counts {
+  keyframes: number;
+  /** FRAMEs with the catch-up flag (decoded, not shown; counted in frames too). */
+  catchup: number;
+  /** seqs passed over between consecutive FRAMEs of a client. */
+  skipped: number;
 }
 
 export interface LoadgenResult {
@@ -53,6 +66,7 @@ export interface LoadgenResult {
   bytes: number;
   latencyMs: { n: number; p50: number; p99: number; max: number } | null;
   loadgenCpuS: number;
+  h264?: H264Counts | null;
 }
 
 export interface RunResult {
@@ -68,6 +82,8 @@ export interface RunResult {
   bytes: number;
   latency: { p50: number; p99: number; n: number } | null;
   serverCpuPct: number;
+  /** Part of serverCpuPct spent in the server's child processes (0 unless LoadSpec.serverChildren). */
+  serverChildrenCpuPct: number;
   serverRssMb: number;
   /** Server CPU time per delivered client-frame, µs. */
   cpuPerClientFrameUs: number;
@@ -81,6 +97,7 @@ export interface RunResult {
   totalCpuPerClientFrameUs: number;
   windowS: number;
   reader: ReaderKind;
+  h264: H264Counts | null;
 }
 
 export function lines(c: ChildProcess): AsyncIterableIterator<string> {
@@ -130,8 +147,10 @@ function clientCommand(spec: LoadSpec, reader: ReaderKind, mode: LoadSpec['mode'
     '--max-seconds', String(Math.ceil(120 + spec.warmupS + spec.durationS)),
   ];
   if (reader === 'native') {
-    return { cmd: nativeReader(), args: ['--mode', mode === 'gst-multipart' ? 'multipart' : mode, '--latency', latency === 'none' ? 'none' : 'first', ...common] };
+    const codec = spec.codec === 'h264' ? ['--codec', 'h264'] : [];
+    return { cmd: nativeReader(), args: ['--mode', mode === 'gst-multipart' ? 'multipart' : mode, '--latency', latency === 'none' ? 'none' : 'first', ...codec, ...common] };
   }
+  if (spec.codec === 'h264') throw new Error('H.264 load: only the native reader offers H.264');
   return { cmd: process.execPath, args: ['--import', 'tsx', 'bench/loadgen.ts', '--mode', mode, '--latency', latency, ...common] };
 }
 
@@ -171,7 +190,7 @@ export async function runLoad(serverPid: number, spec: LoadSpec): Promise<RunRes
     if (viewerCommand) await spawnClients([viewerCommand], true);
     const connected = readies.reduce((s, o) => s + Number(o.connected), 0);
     for (const c of children) c.stdin!.write('start\n');
-    const meter = new ProcMeter(serverPid);
+    const meter = new ProcMeter(serverPid, { children: spec.serverChildren === true });
     const lgMeters = children.map((c) => new ProcMeter(c.pid!));
     await Promise.all(its.map((it) => nextEvent(it, 'measure-start', (spec.warmupS + 30) * 1000)));
     meter.start();
@@ -199,12 +218,16 @@ export async function runLoad(serverPid: number, spec: LoadSpec): Promise<RunRes
       bytes: results.reduce((s, x) => s + x.bytes, 0),
       latency: lat ? { p50: lat.p50, p99: lat.p99, n: lat.n } : null,
       serverCpuPct: srv.cpuPct,
+      serverChildrenCpuPct: (100 * srv.childrenCpuS) / srv.wallS,
       serverRssMb: srv.maxRssMb,
       cpuPerClientFrameUs: frames > 0 ? (srv.cpuS * 1e6) / frames : NaN,
       loadgenCpuPct: lg.reduce((s, x) => s + (x?.cpuPct ?? 0), 0),
       totalCpuPerClientFrameUs: frames > 0 ? ((srv.cpuS + lg.reduce((s, x) => s + (x?.cpuS ?? 0), 0)) * 1e6) / frames : NaN,
       windowS: srv.wallS,
       reader,
+      h264: results.some((x) => x.h264)
+        ? results.reduce<H264Counts>((s, x) => ({ keyframes: s.keyframes + (x.h264?.keyframes ?? 0), catchup: s.catchup + (x.h264?.catchup ?? 0), skipped: s.skipped + (x.h264?.skipped ?? 0) }), { keyframes: 0, catchup: 0, skipped: 0 })
+        : null,
     };
   } catch (e) {
     const tail = stderr.join('').trim().slice(-1500);

@@ -162,15 +162,61 @@ export function procSample(pid: number): ProcSample | null {
   }
 }
 
-/** Samples a process's RSS every `everyMs` between start() and stop(); CPU from the first and last sample. */
+/** The live descendants of a process (children, their children, …), from /proc/PID/task/TID/children. */
+export function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const todo = [pid];
+  while (todo.length > 0 && out.length < 10_000) {
+    const p = todo.pop()!;
+    let tids: string[];
+    try {
+      tids = fs.readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tids) {
+      let kids = '';
+      try {
+        kids = fs.readFileSync(`/proc/${p}/task/${t}/children`, 'utf8');
+      } catch {
+        /* gone */
+      }
+      for (const k of kids.split(' ')) if (k.trim() !== '') (out.push(Number(k)), todo.push(Number(k)));
+    }
+  }
+  return out;
+}
+
+/** utime + stime of every descendant alive now, seconds, by pid. */
+function descendantCpu(pid: number): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const d of descendants(pid)) {
+    const s = procSample(d);
+    if (s) m.set(d, s.cpuS);
+  }
+  return m;
+}
+
+/**
+ * Samples a process's RSS every `everyMs` between start() and stop(); CPU from the first and last sample.
+ * With `children`, the CPU of its descendants alive at stop() is added (a descendant born in the window
+ * counts from its start; one that ended in the window is missed): for a server whose work runs partly in
+ * child processes (an H.264 encoder's ffmpeg).
+ */
 export class ProcMeter {
   private first: ProcSample | null = null;
   private last: ProcSample | null = null;
   private maxRss = 0;
   private timer: NodeJS.Timeout | null = null;
-  constructor(readonly pid: number) {}
+  private kids0 = new Map<number, number>();
+  private kidsCpuS = 0;
+  constructor(
+    readonly pid: number,
+    private readonly opts: { children?: boolean } = {},
+  ) {}
 
   start(everyMs = 250): void {
+    if (this.opts.children) this.kids0 = descendantCpu(this.pid);
     this.first = procSample(this.pid);
     this.maxRss = this.first?.rssMb ?? 0;
     this.timer = setInterval(() => {
@@ -179,13 +225,24 @@ export class ProcMeter {
     }, everyMs);
   }
 
-  stop(): { cpuPct: number; cpuS: number; rssMb: number; maxRssMb: number; wallS: number } | null {
+  stop(): { cpuPct: number; cpuS: number; childrenCpuS: number; rssMb: number; maxRssMb: number; wallS: number } | null {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.last = procSample(this.pid);
+    if (this.opts.children) {
+      this.kidsCpuS = 0;
+      for (const [pid, cpuS] of descendantCpu(this.pid)) this.kidsCpuS += cpuS - (this.kids0.get(pid) ?? 0);
+    }
     if (!this.first || !this.last) return null;
     const wallS = (this.last.atMs - this.first.atMs) / 1000;
-    const cpuS = this.last.cpuS - this.first.cpuS;
-    return { cpuPct: (100 * cpuS) / wallS, cpuS, rssMb: this.last.rssMb, maxRssMb: Math.max(this.maxRss, this.last.rssMb), wallS };
+    const cpuS = this.last.cpuS - this.first.cpuS + this.kidsCpuS;
+    return {
+      cpuPct: (100 * cpuS) / wallS,
+      cpuS,
+      childrenCpuS: this.kidsCpuS,
+      rssMb: this.last.rssMb,
+      maxRssMb: Math.max(this.maxRss, this.last.rssMb),
+      wallS,
+    };
   }
 }

@@ -13,8 +13,13 @@
  * mjpeg: GET PATH over HTTP/1.1, then the multipart/x-mixed-replace body. multipart: the same parts straight
  * from a TCP socket (GStreamer's tcpserversink: no HTTP header; joined mid-stream, it resynchronises on the
  * boundary). Latency (fw: now − FRAME.captureUs; mjpeg/multipart: now − X-Timestamp-Us when present) is on
- * CLOCK_REALTIME, the server's clock when both run on one machine. --codec h264 (fw) offers H.264 in HELLO
- * (docs/protocol.md §4.1.1); its FRAMEs are counted and acknowledged like JPEG ones, the payload unread.
+ * CLOCK_REALTIME, the server's clock when both run on one machine.
+ *
+ * --codec h264 (fw only): HELLO offers JPEG and H.264 (codecs byte 03, docs/protocol.md §4.1.1) and a client
+ * granted anything but H.264 fails, so a server that fell back to JPEG cannot pass for an H.264 one. Its
+ * FRAMEs are counted and acknowledged like JPEG ones, the payload unread; the result also counts, over the
+ * measurement, FRAMEs with the keyframe flag, FRAMEs with the catch-up flag (decoded, not shown: counted as
+ * frames all the same) and seqs skipped between consecutive FRAMEs.
  *
  * stdout, one JSON object per line, the same as bench/loadgen.ts: {"event":"ready",…}, {"event":"measure-start"},
  * {"event":"result",…}; with --window-seconds, {"event":"window",…} every S seconds of the measurement too.
@@ -51,6 +56,9 @@ struct client {
   int fd;
   enum cstate state;
   uint64_t frames, bytes, frames0, bytes0, framesW;
+  uint64_t keyframes, catchup, skipped, keyframes0, catchup0, skipped0;
+  uint32_t lastSeq;
+  int haveSeq;
   const char *failed;
   char failbuf[160];
   /* framewire/1 */
@@ -188,7 +196,8 @@ static void frameDone(struct client *c) {
 static void fwMessage(struct client *c) {
   const uint8_t *b = c->ctrl;
   switch (c->type) {
-    case 0x02: /* ACCEPT */
+    case 0x02: /* ACCEPT: body offset 9 is the granted codec (§3.2) */
+      if (offerH264 && (c->bodyLen < 10 || b[9] != 2)) failc(c, "granted codec %u, not H.264", c->bodyLen >= 10 ? b[9] : 0);
       break;
     case 0x03: case 0x7e: case 0x7f: { /* REJECT, ERROR, GOODBYE */
       unsigned code = c->bodyLen >= 2 ? get16(b) : 0;
@@ -246,6 +255,13 @@ static void fwPush(struct client *c, const uint8_t *p, size_t n) {
     if (c->bodyHave < c->bodyLen) return;
     c->envHave = 0;
     if (c->type == 0x10) {
+      /* FRAME body: seq at 0, flags at 17 (bit 0 keyframe, bit 1 catch-up). */
+      uint32_t seq = get32(c->ctrl);
+      if (c->haveSeq && seq - c->lastSeq > 1 && seq - c->lastSeq < 0x80000000u) c->skipped += seq - c->lastSeq - 1;
+      c->lastSeq = seq;
+      c->haveSeq = 1;
+      if (c->ctrl[17] & 1) c->keyframes++;
+      if (c->ctrl[17] & 2) c->catchup++;
       frameDone(c);
       recordLatency(c, (double)get64(c->ctrl + 4));
       uint8_t ack[12] = {0x11, 0, 0, 0, 0, 0, 0, 4};
@@ -516,7 +532,7 @@ static void emitWindow(double fromS, double toS, double sinceStartS) {
 
 static void emitResult(double windowSeconds) {
   double *fps = malloc(sizeof(double) * (size_t)nClients);
-  uint64_t frames = 0, bytes = 0;
+  uint64_t frames = 0, bytes = 0, keyframes = 0, catchup = 0, skipped = 0;
   int open = 0, failedN = 0, atLeast = 0, connected = 0;
   const char *first = NULL;
   for (int i = 0; i < nClients; i++) {
@@ -524,6 +540,9 @@ static void emitResult(double windowSeconds) {
     fps[i] = (double)(c->frames - c->frames0) / windowSeconds;
     frames += c->frames - c->frames0;
     bytes += c->bytes - c->bytes0;
+    keyframes += c->keyframes - c->keyframes0;
+    catchup += c->catchup - c->catchup0;
+    skipped += c->skipped - c->skipped0;
     open += c->state == C_STREAMING;
     connected += c->wasReady;
     if (c->failed) {
@@ -533,6 +552,10 @@ static void emitResult(double windowSeconds) {
     if (fps[i] >= threshold) atLeast++;
   }
   qsort(fps, (size_t)nClients, sizeof *fps, cmpd);
+  char h264[160] = "null";
+  if (offerH264)
+    snprintf(h264, sizeof h264, "{\"keyframes\":%llu,\"catchup\":%llu,\"skipped\":%llu}", (unsigned long long)keyframes, (unsigned long long)catchup,
+             (unsigned long long)skipped);
   char l[200];
   latencyJson(l, sizeof l, lat, latN);
   char firstJson[400] = "null";
@@ -548,9 +571,9 @@ static void emitResult(double windowSeconds) {
   }
   printf("{\"event\":\"result\",\"reader\":\"native\",\"clients\":%d,\"connected\":%d,\"openAtEnd\":%d,\"failedAtEnd\":%d,\"firstFailure\":%s,"
          "\"windowS\":%.4f,\"fps\":{\"min\":%.3f,\"p5\":%.3f,\"median\":%.3f,\"mean\":%.3f},\"atLeast\":%d,\"threshold\":%g,\"frames\":%llu,\"bytes\":%llu,"
-         "\"latencyMs\":%s,\"loadgenCpuS\":%.3f,\"perClientFps\":[",
+         "\"latencyMs\":%s,\"loadgenCpuS\":%.3f,\"h264\":%s,\"perClientFps\":[",
          nClients, connected, open, failedN, firstJson, windowSeconds, fps[0], pct(fps, (size_t)nClients, 5), pct(fps, (size_t)nClients, 50),
-         (double)frames / windowSeconds / nClients, atLeast, threshold, (unsigned long long)frames, (unsigned long long)bytes, l, cpuSelfS());
+         (double)frames / windowSeconds / nClients, atLeast, threshold, (unsigned long long)frames, (unsigned long long)bytes, l, cpuSelfS(), h264);
   for (int i = 0; i < nClients; i++) printf("%s%.3f", i ? "," : "", fps[i]);
   printf("]}\n");
   fflush(stdout);
@@ -607,6 +630,7 @@ int main(int argc, char **argv) {
   if (nClients < 1 || nClients > MAX_CLIENTS) fatal("--clients is 1..20000");
   if (!(durationS > 0) || warmupS < 0 || !(maxSeconds > 0)) fatal("bad --duration, --warmup or --max-seconds");
   if (connectConcurrency < 1) connectConcurrency = 1;
+  if (offerH264 && mode != M_FW) fatal("--codec h264 needs --mode fw");
   snprintf(marker, sizeof marker, "--%s", boundary);
   markerLen = strlen(marker);
   int latAll = !strcmp(latencyMode, "all");
@@ -686,6 +710,9 @@ int main(int argc, char **argv) {
       for (int i = 0; i < nClients; i++) {
         clients[i].frames0 = clients[i].framesW = clients[i].frames;
         clients[i].bytes0 = clients[i].bytes;
+        clients[i].keyframes0 = clients[i].keyframes;
+        clients[i].catchup0 = clients[i].catchup;
+        clients[i].skipped0 = clients[i].skipped;
       }
       measuring = 1;
       measureStart = winStart = now;

@@ -24,6 +24,7 @@ interface ReaderResult {
   bytes: number;
   fps: { min: number; median: number };
   latencyMs: { n: number; p50: number; p99: number } | null;
+  h264: { keyframes: number; catchup: number; skipped: number } | null;
 }
 
 function runReader(args: string[]): Promise<ReaderResult> {
@@ -113,5 +114,33 @@ test('MJPEG over HTTP: the reader parses the multipart parts and their X-Timesta
     assert.equal(r.failedAtEnd, 0, r.firstFailure ?? '');
     assert.ok(r.frames >= 3 * 30, `${r.frames} frames`);
     assert.ok(r.latencyMs && r.latencyMs.n >= 30 && r.latencyMs.p50 < 1000, JSON.stringify(r.latencyMs));
+  });
+});
+
+test('framewire/1 with --codec h264: keyframes are counted from the FRAME flags', { timeout: 60_000 }, async (t) => {
+  if (!requireTool(t, 'cc', ['--version'], 'apt-get install gcc') || !requireTool(t, 'ffmpeg', ['-version'], 'apt-get install ffmpeg')) return;
+  await withServer(
+    async (server) => {
+      const r = await runReader(['--mode', 'fw', '--codec', 'h264', '--port', String(server.tcp.port), '--clients', '3', '--warmup', '0.5', '--duration', '2.5']);
+      assert.equal(r.connected, 3, r.firstFailure ?? '');
+      assert.equal(r.failedAtEnd, 0, r.firstFailure ?? '');
+      assert.ok(r.frames >= 3 * 30, `${r.frames} frames`);
+      // GOP of 1 s at 30 fps: every client sees at least two keyframes in 2.5 s.
+      assert.ok(r.h264 && r.h264.keyframes >= 3 * 2 && r.h264.keyframes < r.frames, JSON.stringify(r.h264));
+      // H.264 access units of a 640x360 test pattern at 2 Mbit/s: far smaller than its JPEGs.
+      assert.ok(r.bytes / r.frames < 30_000, `${(r.bytes / r.frames).toFixed(0)} bytes per frame`);
+    },
+    { codec: 'h264', gop: 1, h264Encoder: 'libx264' },
+  );
+});
+
+test('framewire/1 with --codec h264: a server that grants JPEG fails every client', { timeout: 60_000 }, async (t) => {
+  if (!requireTool(t, 'cc', ['--version'], 'apt-get install gcc')) return;
+  await withServer(async (server) => {
+    const r = await runReader(['--mode', 'fw', '--codec', 'h264', '--port', String(server.tcp.port), '--clients', '2', '--warmup', '0', '--duration', '0.5', '--connect-timeout', '3']);
+    assert.equal(r.connected, 0);
+    assert.equal(r.failedAtEnd, 2);
+    assert.match(r.firstFailure ?? '', /granted codec 1, not H\.264/);
+    assert.equal(r.frames, 0);
   });
 });
