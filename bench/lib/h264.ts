@@ -43,7 +43,18 @@ export function testPatternClip(file: string, width: number, height: number, fra
  * (gblur σ 0.6) and sensor noise new in every frame (noise alls=6, temporal). It is synthetic: it has
  * neither occlusion nor moving objects nor real scene structure.
  */
-export function cameraLikeFilter(width: number, height: number): string {
+/**
+ * Light of the camera-like scene: a well-lit one has high contrast and little sensor noise, a dim one flat
+ * contrast (gain) and noise three times as strong (ffmpeg `noise` strength, new every frame).
+ */
+export const CAMERA_LIGHT = {
+  daylight: { contrast: 1.6, noise: 2 },
+  dim: { contrast: 2.2, noise: 6 },
+} as const;
+export type CameraLight = keyof typeof CAMERA_LIGHT;
+
+export function cameraLikeFilter(width: number, height: number, light: CameraLight = 'daylight'): string {
+  const { contrast, noise } = CAMERA_LIGHT[light];
   const W = Math.round(width * 1.5);
   const H = Math.round(height * 1.5);
   const octave = (w: number, h: number, seed: number, label: string): string =>
@@ -56,18 +67,18 @@ export function cameraLikeFilter(width: number, height: number): string {
     octave(Math.round(W / 3), Math.round(H / 3), 3, 'c'),
     octave(W, H, 4, 'd'),
     `gradients=s=${W}x${H}:r=30:c0=0x304050:c1=0xd8c8a0:c2=0x587040:c3=0xf0f0e8:n=4:seed=5,trim=end_frame=1,format=gbrp[g]`,
-    `[a][b][c][d]mix=inputs=4:weights=8 4 2 1,eq=contrast=2.2:saturation=0.5[t]`,
+    `[a][b][c][d]mix=inputs=4:weights=8 4 2 1,eq=contrast=${contrast}:saturation=0.5[t]`,
     `[t][g]blend=all_mode=overlay,loop=loop=-1:size=1:start=0,setpts=N/30/TB,` +
       `crop=${width}:${height}:x='${px}+${Math.round(px * 0.94)}*sin(2*PI*t/10)':y='${py}+${Math.round(py * 0.83)}*sin(2*PI*t/13)',` +
-      `gblur=sigma=0.6,noise=alls=6:allf=t`,
+      `gblur=sigma=0.6,noise=alls=${noise}:allf=t`,
   ].join(';');
 }
 
-export async function cameraLikeClip(file: string, width: number, height: number, frames: number): Promise<RawClip> {
-  await run('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', cameraLikeFilter(width, height), '-frames:v', String(frames), '-pix_fmt', 'rgb24', '-f', 'rawvideo', file]);
+export async function cameraLikeClip(file: string, width: number, height: number, frames: number, light: CameraLight = 'daylight'): Promise<RawClip> {
+  await run('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', cameraLikeFilter(width, height, light), '-frames:v', String(frames), '-pix_fmt', 'rgb24', '-f', 'rawvideo', file]);
   const size = fs.statSync(file).size;
   if (size !== width * height * 3 * frames) throw new Error(`camera-like clip: ${size} bytes, expected ${frames} frames of ${width}x${height}`);
-  return { name: 'synthetic camera-like clip', file, width, height, frames };
+  return { name: `synthetic camera-like clip, ${light}`, file, width, height, frames };
 }
 
 /** Frame i of a raw clip. */

@@ -58,7 +58,8 @@ export const h264Bytes: Scenario = {
     const ladderRows: string[][] = [];
     const clips: [string, () => Promise<RawClip>][] = [
       ['pattern', async () => testPatternClip(path.join(ctx.tmp, 'pattern.rgb'), w, h, n)],
-      ['camera', () => cameraLikeClip(path.join(ctx.tmp, 'camera.rgb'), w, h, n)],
+      ['camera', () => cameraLikeClip(path.join(ctx.tmp, 'camera.rgb'), w, h, n, 'daylight')],
+      ['camera-dim', () => cameraLikeClip(path.join(ctx.tmp, 'camera-dim.rgb'), w, h, n, 'dim')],
     ];
     for (const [tag, make] of clips) {
       let clip: RawClip | null = null;
@@ -107,7 +108,7 @@ export const h264Bytes: Scenario = {
         "JPEG: `encodeForProfile`, the server's encoder (native libjpeg-turbo when built, else sharp), quality 80, 4:2:0. H.264: `H264Encoder` with what `serve` gives an H.264 profile by default apart from the bitrate: libx264 ultrafast, zerolatency, no B-frames, GOP 60 (2 s at 30 fps), CBR-like (`-b:v` = `-maxrate` = `-bufsize`), the frames timed at 30 fps, fed as fast as it takes them.",
         "SSIM: ffmpeg's `ssim` filter, its \"All\" figure over every frame, each decoded stream converted to RGB by its own colour tags and compared as planar RGB with the raw RGB frames it was encoded from (so 4:2:0 chroma costs both codecs alike). The ratio is the bytes per frame (keyframes included) of the smallest bitrate of the ladder whose SSIM is at least JPEG's.",
         'test pattern: the frames `serve --source testpattern` draws (a scrolling background, a moving ball, text), a fixed clock so every run encodes the same pixels. Its motion is easy to predict.',
-        "synthetic camera-like clip: made by ffmpeg's lavfi alone, no footage (bench/lib/h264.ts, `cameraLikeFilter`): a still scene of four octaves of value noise (random pixels at 1/48, 1/12, 1/3 and 1/1 of a 1920×1080 canvas scaled up bicubically, mixed 8:4:2:1, for detail at every scale falling off with frequency), contrast 2.2, saturation 0.5, lit by a four-colour `gradients` field (overlay blend); a 1280×720 window pans over it along two slow sinusoids (10 s and 13 s periods, up to ~190 px/s); gblur σ 0.6 for optics; new sensor noise every frame (`noise=alls=6:allf=t`). It is synthetic, not a camera recording: no occlusions, no moving objects, no lighting changes; its texture and noise make it harder to compress than the test pattern, a real scene may be easier or harder.",
+        "synthetic camera-like clip: made by ffmpeg's lavfi alone, no footage (bench/lib/h264.ts, `cameraLikeFilter`): a still scene of four octaves of value noise (random pixels at 1/48, 1/12, 1/3 and 1/1 of a 1920×1080 canvas scaled up bicubically, mixed 8:4:2:1, for detail at every scale falling off with frequency), contrast 1.6 (daylight) or 2.2 (dim: gain raises contrast), saturation 0.5, lit by a four-colour `gradients` field (overlay blend); a 1280×720 window pans over it along two slow sinusoids (10 s and 13 s periods, up to ~190 px/s); gblur σ 0.6 for optics; new sensor noise every frame (`noise=alls=2:allf=t` in daylight, `alls=6` dim). It is synthetic, not a camera recording: no occlusions, no moving objects, no lighting changes; its texture and noise make it harder to compress than the test pattern, a real scene may be easier or harder.",
       ],
     };
   },
