@@ -14,11 +14,11 @@ import { nowUs } from '../clock.js';
 import type { RawFrame, Source, SourceEvent } from '../sources/source.js';
 import { redactText } from '../sources/redact.js';
 import { encodeForProfile } from './encoder.js';
-import { EncodedFrame } from './encoded-frame.js';
+import { EncodedFrame, type MediaCodec } from './encoded-frame.js';
 import { NoSignalPictures } from './no-signal.js';
 import { codecOf, profileKey, type Profile } from './profile.js';
 import { FramewireError, toFramewireError } from '../errors.js';
-import { H264Encoder, type EncodedAccessUnit } from './h264-encoder.js';
+import { H264Encoder, type EncodedAccessUnit, type H264EncoderStats } from './h264-encoder.js';
 import type { H264EncoderChoice } from './h264-encoder-args.js';
 import { GopCache } from '../codecs/h264/gop-cache.js';
 
@@ -49,12 +49,41 @@ export interface ProfileStats {
   width: number;
   height: number;
   quality: number;
+  /** Absent for JPEG. */
+  codec?: MediaCodec;
+  /** H.264: bit/s. */
+  bitrate?: number;
   subscribers: number;
   encoded: number;
   passedThrough: number;
   skippedBusy: number;
   lastEncodeMs: number;
+  /** H.264 profiles only: the encoder's own counters (docs/h264.md, "The encoder process"). */
+  h264?: H264ProfileStats;
 }
+
+export interface H264ProfileStats extends H264EncoderStats {
+  /** The encoder in use ('libx264', 'h264_vaapi', …); null until it has been picked. */
+  encoder: string | null;
+  /** Frames given to the encoder whose access unit has not come out yet. */
+  inFlight: number;
+}
+
+/** An H.264 profile's encoder counters since the server started, for /metrics: live encoders plus those stopped. */
+export interface H264Counters {
+  /** The profile key, or 'other' for profiles past MAX_RETIRED_H264_PROFILES that are no longer live. */
+  key: string;
+  /** The live encoder's name; null for a profile not encoded now. */
+  encoder: string | null;
+  inFlight: number;
+  stats: H264EncoderStats;
+}
+
+/**
+ * Counters of H.264 profiles whose encoder has stopped are kept (so /metrics counters never go down), for at
+ * most this many profile keys: clients choose sizes, so past it they are summed under 'other'.
+ */
+export const MAX_RETIRED_H264_PROFILES = 64;
 
 export interface HubOptions {
   passthrough?: boolean;
@@ -143,6 +172,8 @@ export class FrameHub {
   defaultProfile: Profile | null = null;
   private lastFormat: RawFrame['format'] | null = null;
   private h264Options: H264HubOptions | null;
+  /** Counters of stopped H.264 encoders, by profile key (bounded, see MAX_RETIRED_H264_PROFILES). */
+  private readonly retiredH264 = new Map<string, H264EncoderStats>();
 
   constructor(
     readonly source: Source,
@@ -331,7 +362,24 @@ export class FrameHub {
       passedThrough: p.passedThrough,
       skippedBusy: p.skippedBusy,
       lastEncodeMs: p.lastEncodeMs,
+      ...(p.h264 ? { h264: { encoder: p.h264.encoder.encoder, inFlight: p.h264.encoder.inFlight, ...p.h264.encoder.stats } } : {}),
     }));
+  }
+
+  /** Every H.264 profile's encoder counters since start: live encoders' plus stopped ones' (folded in as each stops). */
+  h264Counters(): H264Counters[] {
+    const out = new Map<string, H264Counters>();
+    for (const [key, stats] of this.retiredH264) out.set(key, { key, encoder: null, inFlight: 0, stats: { ...stats } });
+    for (const p of this.profiles.values()) {
+      if (!p.h264) continue;
+      const e = p.h264.encoder;
+      const c = out.get(p.key) ?? { key: p.key, encoder: null, inFlight: 0, stats: zeroStats() };
+      addStats(c.stats, e.stats);
+      c.encoder = e.encoder;
+      c.inFlight = e.inFlight;
+      out.set(p.key, c);
+    }
+    return [...out.values()];
   }
 
   private profileState(profile: Profile): ProfileState {
@@ -411,8 +459,18 @@ export class FrameHub {
 
   private dropProfile(p: ProfileState): void {
     if (this.profiles.get(p.key) === p) this.profiles.delete(p.key);
-    if (p.h264) void p.h264.encoder.stop();
+    if (p.h264) {
+      void p.h264.encoder.stop();
+      this.retireH264(p.key, p.h264.encoder.stats);
+    }
     p.h264 = null;
+  }
+
+  private retireH264(key: string, stats: H264EncoderStats): void {
+    const k = this.retiredH264.has(key) || this.retiredH264.size < MAX_RETIRED_H264_PROFILES ? key : 'other';
+    const into = this.retiredH264.get(k) ?? zeroStats();
+    addStats(into, stats);
+    this.retiredH264.set(k, into);
   }
 
   private isDue(s: SubState, captureUs: number): boolean {
@@ -538,4 +596,24 @@ export class FrameHub {
     const ef = new EncodedFrame(this.latestRaw?.seq ?? 0, now, p.profile, payload, now, true);
     for (const s of p.subs) if (s.subscriber.standIn) s.subscriber.deliver(ef);
   }
+}
+
+function zeroStats(): H264EncoderStats {
+  return {
+    framesIn: 0,
+    framesWritten: 0,
+    accessUnits: 0,
+    keyframes: 0,
+    droppedBusy: 0,
+    droppedDown: 0,
+    droppedInEncoder: 0,
+    droppedAtRestart: 0,
+    droppedBeforeKeyframe: 0,
+    badFrames: 0,
+    restarts: 0,
+  };
+}
+
+function addStats(into: H264EncoderStats, from: Readonly<H264EncoderStats>): void {
+  for (const k of Object.keys(into) as (keyof H264EncoderStats)[]) into[k] += from[k];
 }

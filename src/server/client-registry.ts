@@ -2,7 +2,8 @@ import { FramewireError } from '../errors.js';
 import type { Profile } from '../pipeline/profile.js';
 import { addressKey } from './address-key.js';
 
-export type ClientProtocol = 'framewire' | 'tutorial' | 'websocket' | 'mjpeg';
+/** How a client is served: 'mjpeg' is /stream.mjpg, 'mpegts' is /stream.ts (H.264 for players). */
+export type ClientProtocol = 'framewire' | 'tutorial' | 'websocket' | 'mjpeg' | 'mpegts';
 
 export interface ClientRecord {
   readonly id: number;

@@ -8,6 +8,7 @@ import type http from 'node:http';
 import { toFramewireError } from '../../errors.js';
 import type { EncodedFrame } from '../../pipeline/encoded-frame.js';
 import type { StreamParams } from '../../protocol/messages.js';
+import type { ClientProtocol } from '../client-registry.js';
 import type { ServerContext } from '../context.js';
 import { writeFrame } from '../direct-write.js';
 import { Viewer, type Grant, type ViewerCoding } from '../viewer.js';
@@ -16,6 +17,8 @@ import type { SourceHealth } from './source-health.js';
 
 export interface HttpStreamFormat {
   readonly contentType: string;
+  /** What its clients count as in /api/status and /metrics. */
+  readonly protocol: ClientProtocol;
   /** How the viewer's frames are coded (default JPEG). */
   readonly coding?: ViewerCoding;
   /** Why this server cannot serve the format (answered 404), or null. */
@@ -80,7 +83,7 @@ export function httpFrameStreams(
     try {
       viewer = Viewer.open(
         ctx,
-        { address, protocol: 'mjpeg' },
+        { address, protocol: format.protocol },
         requested,
         {
           ready: () => !res.destroyed && !res.writableEnded,

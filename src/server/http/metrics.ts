@@ -4,10 +4,12 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClientProtocol, ClientTotals } from '../client-registry.js';
-import { profileKey } from '../../pipeline/profile.js';
+import type { H264Counters } from '../../pipeline/frame-hub.js';
+import type { H264EncoderStats } from '../../pipeline/h264-encoder.js';
+import { codecOf, profileKey } from '../../pipeline/profile.js';
 import type { ServerContext } from '../context.js';
 
-const PROTOCOLS: readonly ClientProtocol[] = ['framewire', 'tutorial', 'websocket', 'mjpeg'];
+const PROTOCOLS: readonly ClientProtocol[] = ['framewire', 'tutorial', 'websocket', 'mjpeg', 'mpegts'];
 /**
  * Profiles are chosen by clients, so their label values are too: past this many distinct ones, the rest
  * are counted under "other" to keep the series count bounded on a long run.
@@ -74,9 +76,68 @@ export function createServerMetrics(ctx: ServerContext): ServerMetrics {
   }
   const encodeSeconds = new Histogram({
     name: 'framewire_encode_seconds',
-    help: 'Time to encode one frame for one profile.',
+    help: 'Time to encode one frame for one profile, by codec (H.264: from capture to its access unit out of the encoder).',
+    labelNames: ['codec'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32],
     registers,
+  });
+  // The H.264 encoders' own counters, read from the hub at each scrape (one reading shared by the series below).
+  let h264: H264Counters[] = [];
+  new Gauge({
+    name: 'framewire_h264_encoder_info',
+    help: 'One series per H.264 profile being encoded now, labelled with the encoder in use; value 1.',
+    labelNames: ['profile', 'encoder'],
+    registers,
+    collect() {
+      h264 = hub.h264Counters();
+      this.reset();
+      for (const c of h264) if (c.encoder !== null) this.set({ profile: c.key, encoder: c.encoder }, 1);
+    },
+  });
+  new Gauge({
+    name: 'framewire_h264_frames_in_flight',
+    help: 'Frames given to an H.264 encoder whose access unit has not come out yet, by profile.',
+    labelNames: ['profile'],
+    registers,
+    collect() {
+      this.reset();
+      for (const c of h264) if (c.encoder !== null) this.set({ profile: c.key }, c.inFlight);
+    },
+  });
+  const h264Counter = (name: string, help: string, key: keyof H264EncoderStats): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: ['profile'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of h264) this.inc({ profile: c.key }, c.stats[key]);
+      },
+    });
+  };
+  h264Counter('framewire_h264_frames_in_total', 'Frames offered to an H.264 encoder, by profile (every captured frame while it has viewers).', 'framesIn');
+  h264Counter('framewire_h264_frames_written_total', 'Frames written to an H.264 encoder, by profile.', 'framesWritten');
+  h264Counter('framewire_h264_access_units_total', 'Access units (pictures) out of an H.264 encoder, by profile.', 'accessUnits');
+  h264Counter('framewire_h264_keyframes_total', 'Of the access units: keyframes, by profile.', 'keyframes');
+  h264Counter('framewire_h264_encoder_restarts_total', 'Times an H.264 encoder failed and was restarted, by profile.', 'restarts');
+  const dropReasons: readonly (readonly [string, keyof H264EncoderStats])[] = [
+    ['busy', 'droppedBusy'],
+    ['down', 'droppedDown'],
+    ['in_encoder', 'droppedInEncoder'],
+    ['at_restart', 'droppedAtRestart'],
+    ['before_keyframe', 'droppedBeforeKeyframe'],
+    ['bad', 'badFrames'],
+  ];
+  new Counter({
+    name: 'framewire_h264_frames_dropped_total',
+    help: 'Frames an H.264 encoder did not turn into an access unit, by profile and reason (busy: the encoder was behind; down: it was restarting; in_encoder: it passed over them; at_restart: in flight when it failed; before_keyframe: after a restart, before its first keyframe; bad: unusable input or output).',
+    labelNames: ['profile', 'reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const c of h264) for (const [reason, key] of dropReasons) this.inc({ profile: c.key, reason }, c.stats[key]);
+    },
   });
   const restarts = new Counter({ name: 'framewire_source_restarts_total', help: 'Times the source came back after being lost.', registers });
   const lost = new Counter({ name: 'framewire_source_lost_total', help: 'Times the source was lost.', registers });
@@ -109,7 +170,7 @@ export function createServerMetrics(ctx: ServerContext): ServerMetrics {
         else profileLabels.add(key);
       }
       encoded.inc({ profile: key });
-      if (!passthrough) encodeSeconds.observe(ms / 1000);
+      if (!passthrough) encodeSeconds.observe({ codec: codecOf(profile) }, ms / 1000);
     },
     sourceEvent: (e) => {
       if (e.kind === 'lost') {

@@ -36,6 +36,7 @@ export function mjpegStreams(ctx: ServerContext, health: () => SourceHealth, onS
     health,
     {
       contentType: `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}`,
+      protocol: 'mjpeg',
       // The part is built once per frame and shared by every MJPEG client.
       framer: () => (f) => f.wire(MJPEG_PART),
     },

@@ -20,6 +20,7 @@ export function tsStreams(ctx: ServerContext, health: () => SourceHealth, onStre
     health,
     {
       contentType: 'video/mp2t',
+      protocol: 'mpegts',
       coding: { codec: 'h264', bitrate: ctx.config.bitrate * 1000 },
       unavailable: () =>
         (ctx.codecs ?? []).includes(Codec.H264) ? null : 'E_UNSUPPORTED: this server does not make H.264 (--codec jpeg, or no working encoder); use /stream.mjpg.',
