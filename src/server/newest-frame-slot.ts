@@ -25,6 +25,13 @@ export interface SlotPolicy {
   broken?(): void;
   /** A catch-up run from a keyframe went out (NewestFrameSlot.burst): frames that follow it are decodable. */
   joined?(): void;
+  /** True while frames are dropped up to the next keyframe (H.264): a catch-up run may end that sooner. */
+  readonly skipping?: boolean;
+  /**
+   * The frames missed since the last one sent went out as a catch-up run (NewestFrameSlot, "resume"): the
+   * chain is whole again. `recovered`: how many of them had been dropped.
+   */
+  resumed?(recovered: number): void;
 }
 
 /** JPEG: the newest frame wins. */
@@ -42,7 +49,7 @@ export const replaceWaiting: SlotPolicy = {
  * beyond the one whose drop started the skip.
  */
 export class SkipToKeyframe implements SlotPolicy {
-  private skipping = true;
+  skipping = true;
   skipped = 0;
 
   broken(): void {
@@ -51,6 +58,12 @@ export class SkipToKeyframe implements SlotPolicy {
 
   joined(): void {
     this.skipping = false;
+  }
+
+  resumed(recovered: number): void {
+    this.skipping = false;
+    // The first of them was the drop that started the skip, counted as dropped but not as skipped.
+    this.skipped -= Math.max(0, recovered - 1);
   }
 
   offer(waiting: EncodedFrame | null, frame: EncodedFrame, _canSend: boolean): EncodedFrame | null {
@@ -81,6 +94,14 @@ export function slotPolicyFor(codec: MediaCodec): SlotPolicy {
 }
 
 /**
+ * A viewer that skipped (H.264) and is ready again gets the frames it missed as a catch-up run, instead of
+ * waiting up to a GOP for the next keyframe, only when they span at most this much capture time: the run goes
+ * out past the window (docs/protocol.md §4.2.1), so on a link too slow for the stream this bounds how far
+ * behind real time a run can put it (a longer stall waits for the keyframe, as before).
+ */
+export const MAX_RESUME_US = 500_000;
+
+/**
  * Where a frame gets dropped for a slow viewer: at most one frame waits per viewer. While a write is
  * pending, a newer frame replaces the waiting one (as its codec's SlotPolicy says; the older is counted as
  * dropped), so a slow or stalled viewer costs one frame of memory and never delays anyone else. Every
@@ -94,18 +115,29 @@ export class NewestFrameSlot {
     this.writeStartedMs = -1;
     this.kick();
   };
+  /** The seq of the last frame written, null before the first and after clear() (another profile's frames follow). */
+  private lastSentSeq: number | null = null;
+  /** A resume failed in this GOP: it cannot succeed before the next keyframe (the run only grows older). */
+  private noResume = false;
   sent = 0;
   dropped = 0;
   bytes = 0;
 
+  /**
+   * @param runSince H.264: the access units since the last keyframe, oldest first, the newest being the frame
+   *   just offered (the hub caches before it delivers): the source of a skipping viewer's catch-up run.
+   */
   constructor(
     private readonly sink: FrameSink,
     private readonly policy: SlotPolicy = replaceWaiting,
+    private readonly runSince?: () => readonly EncodedFrame[],
   ) {}
 
   offer(frame: EncodedFrame): void {
     const waiting = this.waiting;
     const canSend = waiting === null && this.canSend();
+    if (frame.keyframe) this.noResume = false;
+    else if (canSend && this.policy.skipping === true && this.resume(frame)) return;
     const keep = this.policy.offer(waiting, frame, canSend);
     if (waiting !== null && waiting !== keep) this.dropped++;
     if (frame !== keep) this.dropped++;
@@ -122,8 +154,39 @@ export class NewestFrameSlot {
    */
   burst(frames: readonly EncodedFrame[]): void {
     if (frames.length === 0 || this.writeStartedMs >= 0 || this.waiting !== null || !frames[0]!.keyframe) return;
+    this.writeRun(frames);
+    this.policy.joined?.();
+  }
+
+  /**
+   * A skipping viewer that can take a frame again gets the frames it missed since the last one it was sent
+   * (that one and its references it has: all are of the GOP still cached) as a catch-up run ending at `frame`,
+   * written at once like a joiner's burst. Not possible, and not tried again before the next keyframe, when
+   * the last frame sent is not in the cached run (another GOP, the cache cleared or past its bounds) or the
+   * missed frames span more than MAX_RESUME_US.
+   */
+  private resume(frame: EncodedFrame): boolean {
+    const last = this.lastSentSeq;
+    if (last === null || this.runSince === undefined || this.noResume) return false;
+    const run = this.runSince();
+    const from = run.findIndex((f) => f.seq === last);
+    if (from < 0 || from >= run.length - 1 || !run[0]!.keyframe || run[run.length - 1] !== frame || frame.captureUs - run[from + 1]!.captureUs > MAX_RESUME_US) {
+      this.noResume = true;
+      return false;
+    }
+    const missed = run.slice(from + 1);
+    // All but `frame` were dropped when they arrived; now they are sent after all.
+    this.dropped -= missed.length - 1;
+    this.policy.resumed?.(missed.length - 1);
+    this.writeRun(missed.map((f, i) => (i < missed.length - 1 ? f.asCatchUp() : f)));
+    return true;
+  }
+
+  /** Frames written back to back, past the sink's readiness; the slot is free again when the last is done. */
+  private writeRun(frames: readonly EncodedFrame[]): void {
     let left = frames.length;
     this.writeStartedMs = Date.now();
+    this.lastSentSeq = frames[frames.length - 1]!.seq;
     for (const f of frames) {
       this.sent++;
       this.bytes += f.payload.length;
@@ -131,7 +194,6 @@ export class NewestFrameSlot {
         if (--left === 0) this.onDone();
       });
     }
-    this.policy.joined?.();
   }
 
   /** The sink became ready (write finished, ack arrived): send the waiting frame if any. */
@@ -156,6 +218,8 @@ export class NewestFrameSlot {
   clear(): void {
     this.policy.broken?.();
     this.waiting = null;
+    // What follows is another profile's: its seqs are the same source frames, but not its pictures.
+    this.lastSentSeq = null;
   }
 
   private canSend(): boolean {
@@ -166,6 +230,7 @@ export class NewestFrameSlot {
     this.sent++;
     this.bytes += frame.payload.length;
     this.writeStartedMs = Date.now();
+    this.lastSentSeq = frame.seq;
     this.sink.write(frame, this.onDone);
   }
 }

@@ -73,7 +73,8 @@ export class Viewer {
     private readonly wire: ViewerWire,
     private readonly coding: ViewerCoding = JPEG,
   ) {
-    this.slot = new NewestFrameSlot(wire, slotPolicyFor(coding.codec));
+    // H.264: a viewer that had to skip gets the frames it missed from the GOP cache once it is ready again.
+    this.slot = new NewestFrameSlot(wire, slotPolicyFor(coding.codec), coding.codec === 'h264' ? () => this.sub?.catchUp() ?? [] : undefined);
   }
 
   /**

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EncodedFrame } from '../../src/pipeline/encoded-frame.js';
-import { NewestFrameSlot, SkipToKeyframe, replaceWaiting, slotPolicyFor, type FrameSink } from '../../src/server/newest-frame-slot.js';
+import { MAX_RESUME_US, NewestFrameSlot, SkipToKeyframe, replaceWaiting, slotPolicyFor, type FrameSink } from '../../src/server/newest-frame-slot.js';
 import { FRAMEWIRE_FRAME } from '../../src/server/framewire/session.js';
 import { MessageDecoder } from '../../src/protocol/decoder.js';
 import { Codec } from '../../src/protocol/constants.js';
@@ -100,6 +100,61 @@ describe('H.264 slot policy: skip to the next keyframe', () => {
       sink.got.map((f) => f.seq),
       [0, 1, 2, 3, 4, 30, 31, 32, 33, 34],
     );
+  });
+
+  /** A slot fed like the hub feeds it: each access unit goes into a GOP cache, then to the slot. */
+  function withCache(sink: FrameSink): { slot: NewestFrameSlot; offer(seq: number): void } {
+    let run: EncodedFrame[] = [];
+    const slot = new NewestFrameSlot(sink, slotPolicyFor('h264'), () => run.slice());
+    return {
+      slot,
+      offer(seq: number) {
+        const f = au(seq, 1000);
+        run = f.keyframe ? [f] : [...run, f];
+        slot.offer(f);
+      },
+    };
+  }
+
+  it('a viewer ready again after a short stall gets the frames it missed as a catch-up run, not the next keyframe', () => {
+    const sink = slowSink();
+    const { slot, offer } = withCache(sink);
+    for (let seq = 0; seq < 20; seq++) {
+      offer(seq);
+      sink.pending.shift()?.();
+    }
+    // Stalled for 6 frames: 20 is written and not done, 21 waits, 22..25 are dropped (skipping).
+    for (let seq = 20; seq < 26; seq++) offer(seq);
+    assert.ok(slot.dropped > 0);
+    while (sink.pending.length > 0) sink.pending.shift()!();
+    offer(26);
+    const resumed = sink.got.filter((f) => f.seq > 21);
+    assert.deepEqual(resumed.map((f) => [f.seq, f.catchUp]), [[22, true], [23, true], [24, true], [25, true], [26, false]]);
+    assertDecodable(sink.got);
+    assert.deepEqual([slot.dropped, slot.skipped, slot.sent], [0, 0, 27], 'the frames once dropped were sent after all');
+  });
+
+  it('a stall longer than MAX_RESUME_US waits for the next keyframe; so does a viewer moved to another profile', () => {
+    const sink = slowSink();
+    const { slot, offer } = withCache(sink);
+    offer(0);
+    sink.pending.shift()!();
+    const longStall = Math.ceil(MAX_RESUME_US / 33_333) + 3;
+    for (let seq = 1; seq <= longStall; seq++) offer(seq);
+    while (sink.pending.length > 0) sink.pending.shift()!();
+    offer(longStall + 1);
+    assert.deepEqual(sink.got.map((f) => f.seq), [0, 1, 2], 'no catch-up run: it would put the viewer too far behind');
+    assert.ok(slot.skipped > 0);
+
+    const sink2 = slowSink();
+    const b = withCache(sink2);
+    for (let seq = 0; seq < 5; seq++) {
+      b.offer(seq);
+      sink2.pending.shift()?.();
+    }
+    b.slot.clear();
+    b.offer(5);
+    assert.deepEqual(sink2.got.map((f) => f.seq), [0, 1, 2, 3, 4], 'after clear() the last frame sent is of another profile: no run from it');
   });
 
   it('each viewer has its own policy state', () => {
