@@ -11,7 +11,7 @@
  * profile instead, once a second (no-signal.ts).
  */
 import { nowUs } from '../clock.js';
-import type { RawFrame, Source, SourceEvent } from '../sources/source.js';
+import type { RawFrame, Source, SourceAccessUnit, SourceEvent } from '../sources/source.js';
 import { redactText } from '../sources/redact.js';
 import { encodeForProfile } from './encoder.js';
 import { EncodedFrame } from './encoded-frame.js';
@@ -74,9 +74,12 @@ export interface H264HubOptions {
   ffmpegPath?: string;
 }
 
-/** An H.264 profile's encoder: started with its first subscriber, stopped when the last one leaves. */
+/**
+ * An H.264 profile's encoder: started with its first subscriber, stopped when the last one leaves. null for a
+ * passthrough profile, whose access units are the source's own.
+ */
 interface H264State {
-  encoder: H264Encoder;
+  encoder: H264Encoder | null;
   gop: GopCache<{ keyframe: boolean; data: Uint8Array; frame: EncodedFrame }>;
 }
 
@@ -164,6 +167,7 @@ export class FrameHub {
   async start(): Promise<void> {
     await this.source.start({
       frame: (f) => this.onFrame(f),
+      accessUnit: (au) => this.onAccessUnit(au),
       event: (e) => this.onSourceEvent(e),
     });
     this.slackUs = 500_000 / Math.max(1, this.source.info.fps);
@@ -172,7 +176,7 @@ export class FrameHub {
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopStandIn();
-    const encoders = [...this.profiles.values()].flatMap((p) => (p.h264 ? [p.h264.encoder.stop()] : []));
+    const encoders = [...this.profiles.values()].flatMap((p) => (p.h264?.encoder ? [p.h264.encoder.stop()] : []));
     await Promise.all([this.source.stop(), ...encoders]);
     this.releaseLatestRaw?.();
     this.latestRaw = null;
@@ -184,6 +188,7 @@ export class FrameHub {
    * 720p itself). A profile the source's JPEG passes through untouched costs nothing.
    */
   encodeCost(p: Profile): number {
+    if (p.passthrough) return 0;
     const { width: sw, height: sh } = this.source.info;
     const same = p.width === sw && p.height === sh;
     if (same && this.lastFormat === 'jpeg' && (this.options.passthrough ?? true)) return 0;
@@ -211,6 +216,9 @@ export class FrameHub {
    * such profile, E_TOO_MANY_CLIENTS. `without`: a subscriber moving away (renegotiation) is not counted.
    */
   fitProfile(p: Profile, fps = this.source.info.fps, without?: SubState): Profile {
+    // The source's own H.264 costs no encode: granted whatever the table and the budget hold.
+    const pass = this.passthroughOf(p);
+    if (pass) return this.profiles.get(profileKey(pass))?.profile ?? pass;
     const key = profileKey(p);
     const same = this.profiles.get(key);
     if (this.defaultProfile && key === profileKey(this.defaultProfile)) return same?.profile ?? p;
@@ -244,6 +252,17 @@ export class FrameHub {
       `no encoding capacity for ${p.width}x${p.height} q${p.quality} (${live.length} of ${maxProfiles} profiles, --max-profiles; ` +
         `budget ${Math.round(budget / 1e6)} Mpx/s, --encode-budget): ask for less, or a size others already get`,
     );
+  }
+
+  /**
+   * The passthrough profile an H.264 request at the source's own size gets when the source delivers its
+   * input's H.264 (and passthrough is on); null otherwise. Its bitrate is the source's, whatever was asked.
+   */
+  passthroughOf(p: Profile): Profile | null {
+    const info = this.source.info;
+    if (codecOf(p) !== 'h264' || !info.h264 || !(this.options.passthrough ?? true)) return null;
+    if (p.width !== info.width || p.height !== info.height) return null;
+    return { width: p.width, height: p.height, quality: 0, codec: 'h264', passthrough: true };
   }
 
   /** Subscribe at the profile fitProfile() grants (read it back from Subscription.profile). */
@@ -340,7 +359,8 @@ export class FrameHub {
     if (!s) {
       s = { profile: Object.freeze({ ...profile }), key, subs: new Set(), encoding: 0, lastDeliveredUs: 0, encoded: 0, passedThrough: 0, skippedBusy: 0, lastEncodeMs: 0, latest: null, h264: null };
       this.profiles.set(key, s);
-      if (codecOf(profile) === 'h264') this.startH264(s);
+      if (profile.passthrough) s.h264 = { encoder: null, gop: new GopCache() };
+      else if (codecOf(profile) === 'h264') this.startH264(s);
     }
     return s;
   }
@@ -411,7 +431,7 @@ export class FrameHub {
 
   private dropProfile(p: ProfileState): void {
     if (this.profiles.get(p.key) === p) this.profiles.delete(p.key);
-    if (p.h264) void p.h264.encoder.stop();
+    if (p.h264?.encoder) void p.h264.encoder.stop();
     p.h264 = null;
   }
 
@@ -431,7 +451,7 @@ export class FrameHub {
       if (p.h264) {
         // Every frame, whatever rate its viewers asked: the encoder runs at the source's rate, paces itself
         // (a bounded number of frames in flight) and counts what it refuses.
-        if (p.subs.size > 0 && !p.h264.encoder.encode(frame)) p.skippedBusy++;
+        if (p.h264.encoder && p.subs.size > 0 && !p.h264.encoder.encode(frame)) p.skippedBusy++;
         continue;
       }
       let due = false;
@@ -447,6 +467,23 @@ export class FrameHub {
         continue;
       }
       void this.encodeAndDeliver(p, frame);
+    }
+  }
+
+  /** The source's own H.264: every access unit to every subscriber of the passthrough profile at its size. */
+  private onAccessUnit(au: SourceAccessUnit): void {
+    if (this.stopped) return;
+    for (const p of this.profiles.values()) {
+      if (!p.profile.passthrough || !p.h264 || p.profile.width !== au.width || p.profile.height !== au.height) continue;
+      // After a gap the run cached so far is no reference for what follows (the keyframe starts a new one anyway).
+      if (au.restart) p.h264.gop.clear();
+      if (p.subs.size === 0) continue;
+      p.passedThrough++;
+      p.lastEncodeMs = 0;
+      for (const o of this.observers) o.encoded?.(p.profile, 0, au.data.length, true);
+      const ef = new EncodedFrame(au.seq, au.captureUs, p.profile, au.data, nowUs(), false, { codec: 'h264', keyframe: au.keyframe });
+      p.h264.gop.push({ keyframe: ef.keyframe, data: ef.payload, frame: ef });
+      for (const s of p.subs) s.subscriber.deliver(ef);
     }
   }
 
@@ -497,6 +534,8 @@ export class FrameHub {
     const e: SourceEvent =
       event.kind === 'lost' ? { ...event, reason: redactText(event.reason) } : { ...event, text: redactText(event.text) };
     if (e.kind !== 'log') this.lastSourceEvent = e;
+    // A restarted source starts again at a keyframe: what passthrough profiles cached predates it.
+    if (e.kind === 'lost') for (const p of this.profiles.values()) if (p.profile.passthrough) p.h264?.gop.clear();
     for (const o of this.observers) o.sourceEvent?.(e);
     if (e.kind === 'log') return;
     for (const p of this.profiles.values()) for (const s of p.subs) s.subscriber.sourceEvent(e);
