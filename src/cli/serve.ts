@@ -18,7 +18,7 @@ import { chooseServeToken, type ServeToken } from './token-choice.js';
 export const SERVE_USAGE = `framewire serve [options]
   --source SPEC        testpattern (default), camera, camera:DEVICE, file:PATH, url:URL, screen[:DISPLAY], ffmpeg:ARGS
   --loop, --no-loop    loop a file source, or play it once and stop (default: loop)
-  --no-passthrough     re-encode a JPEG source even for clients at its exact size (default: forward it untouched)
+  --no-passthrough     re-encode a JPEG or H.264 source even for clients at its exact size (default: forward it untouched)
   --host ADDR          listen address (default 0.0.0.0: every interface, with a token)
   --port N             framewire/1 + tutorial TCP port (default 8880; 0 = any free port)
   --http-port N        browser viewer, MJPEG, snapshot, status, metrics (default 8080; 0 = off)
@@ -284,7 +284,7 @@ export async function runServe(argv: string[]): Promise<number> {
   const { config, tls: tlsChoice, record, token } = parsed;
   const tls = await tlsMaterial(tlsChoice, config.host);
   const spec = parseSourceSpec(config.source);
-  const source = createSource(spec, config.defaults, { loop: config.loop });
+  const source = createSource(spec, config.defaults, { loop: config.loop, h264Passthrough: config.passthrough });
   const pem = tls ? { cert: tls.cert, key: tls.key } : undefined;
   const web = tls ? 'https' : 'http';
   const server = await startServer(config, source, {

@@ -10,19 +10,32 @@
 import { FramewireError } from '../errors.js';
 import { accessUnitFromNals, splitAnnexB, type AccessUnit } from './h264/annexb.js';
 import { parseAvcDecoderConfig, splitLengthPrefixed } from './h264/avcc.js';
-import { AvcPacketType, FlvTagReader, FlvTagType, parseFlvAvcPacket } from './flv.js';
+import { AvcPacketType, FlvTagReader, FlvTagType, parseFlvAvcPacket, type FlvTag } from './flv.js';
 
 export type FlvH264Event =
   | { kind: 'config'; sps: Buffer[]; pps: Buffer[] }
-  | { kind: 'access-unit'; ptsMs: number; au: AccessUnit };
+  | { kind: 'access-unit'; ptsMs: number; au: AccessUnit }
+  /** tolerant: a tag that was bad or over the bound, passed over, in its place in the stream. */
+  | { kind: 'dropped'; error: FramewireError };
 
 export class FlvH264Reader {
   private readonly tags: FlvTagReader;
   private lengthSize = 0;
 
-  /** maxAccessUnitBytes bounds each tag (its body holds one access unit). */
-  constructor(options: { maxAccessUnitBytes?: number } = {}) {
-    this.tags = new FlvTagReader(options.maxAccessUnitBytes === undefined ? {} : { maxTagBytes: options.maxAccessUnitBytes + 16 });
+  private readonly tolerant: boolean;
+
+  /**
+   * maxAccessUnitBytes bounds each tag (its body holds one access unit). `tolerant`: a video tag whose content
+   * is bad (a corrupt decoder configuration or sample) or over the bound becomes a 'dropped' event in its
+   * place and reading goes on (a source's stream); otherwise push() throws (an encoder's output). A stream
+   * that is not FLV always throws.
+   */
+  constructor(options: { maxAccessUnitBytes?: number; tolerant?: boolean } = {}) {
+    this.tolerant = options.tolerant ?? false;
+    this.tags = new FlvTagReader({
+      ...(options.maxAccessUnitBytes === undefined ? {} : { maxTagBytes: options.maxAccessUnitBytes + 16 }),
+      skipOversize: this.tolerant,
+    });
   }
 
   get heldBytes(): number {
@@ -34,9 +47,27 @@ export class FlvH264Reader {
     const out: FlvH264Event[] = [];
     for (const tag of this.tags.push(chunk)) {
       if (tag.type !== FlvTagType.VIDEO) continue;
+      if (!this.tolerant) {
+        this.readTag(tag, out);
+        continue;
+      }
+      try {
+        this.readTag(tag, out);
+      } catch (e) {
+        out.push({ kind: 'dropped', error: e instanceof FramewireError ? e : new FramewireError('E_MALFORMED', String(e)) });
+      }
+    }
+    return out;
+  }
+
+  private readTag(tag: FlvTag, out: FlvH264Event[]): void {
+    {
+      if (tag.skippedBytes !== undefined) {
+        throw new FramewireError('E_TOO_LARGE', `access unit of about ${tag.skippedBytes} bytes (limit ${this.tags.maxTagBytes - 16})`);
+      }
       const pkt = parseFlvAvcPacket(tag.body);
       if (pkt.packetType === AvcPacketType.SEQUENCE_HEADER) {
-        if (pkt.data.length === 0) continue;
+        if (pkt.data.length === 0) return;
         const config = parseAvcDecoderConfig(pkt.data);
         this.lengthSize = config.lengthSize;
         out.push({ kind: 'config', sps: config.sps, pps: config.pps });
@@ -47,7 +78,6 @@ export class FlvH264Reader {
         out.push({ kind: 'access-unit', ptsMs, au: accessUnitFromNals(nals) });
       }
     }
-    return out;
   }
 
   reset(): void {

@@ -6,7 +6,9 @@
  *
  * Bounded: a tag's size is read from its 11-byte header and checked against maxTagBytes before any of its
  * body is held (E_TOO_LARGE); a stream that is not FLV is E_MALFORMED. Both are thrown: the producer is then
- * broken, and its reader is reset with it.
+ * broken, and its reader is reset with it. With `skipOversize`, a tag over the bound is instead passed over
+ * as its bytes arrive (never held) and returned in its place with an empty body and `skippedBytes`: for a
+ * producer whose tags are framed right but whose content (a camera's access unit) may be too large.
  */
 import { FramewireError } from '../errors.js';
 import { ChunkQueue } from '../protocol/chunk-queue.js';
@@ -18,6 +20,8 @@ export interface FlvTag {
   /** Milliseconds, 32 bits (the 24-bit field and its extension byte). */
   timestampMs: number;
   body: Buffer;
+  /** skipOversize: the tag was over maxTagBytes and its body was passed over (body empty); its size. */
+  skippedBytes?: number;
 }
 
 const FILE_HEADER_BYTES = 9;
@@ -26,7 +30,7 @@ const PREVIOUS_TAG_SIZE_BYTES = 4;
 
 export const DEFAULT_MAX_FLV_TAG_BYTES = 8 * 1024 * 1024 + 16;
 
-type State = 'file-header' | 'skip' | 'tag-header' | 'body';
+type State = 'file-header' | 'skip' | 'tag-header' | 'body' | 'discard';
 
 export class FlvTagReader {
   readonly maxTagBytes: number;
@@ -34,8 +38,10 @@ export class FlvTagReader {
   private state: State = 'file-header';
   private need = FILE_HEADER_BYTES;
   private tag: Omit<FlvTag, 'body'> = { type: 0, timestampMs: 0 };
+  private readonly skipOversize: boolean;
 
-  constructor(options: { maxTagBytes?: number } = {}) {
+  constructor(options: { maxTagBytes?: number; skipOversize?: boolean } = {}) {
+    this.skipOversize = options.skipOversize ?? false;
     const max = options.maxTagBytes ?? DEFAULT_MAX_FLV_TAG_BYTES;
     if (!Number.isInteger(max) || max < 1) throw new FramewireError('E_BAD_PARAMS', `maxTagBytes must be a positive integer, got ${max}`);
     this.maxTagBytes = max;
@@ -50,7 +56,16 @@ export class FlvTagReader {
   push(chunk: Uint8Array): FlvTag[] {
     this.queue.push(chunk);
     const out: FlvTag[] = [];
-    while (this.queue.length >= this.need) {
+    for (;;) {
+      if (this.state === 'discard') {
+        const n = Math.min(this.need, this.queue.length);
+        if (n > 0) this.queue.take(n);
+        this.need -= n;
+        if (this.need > 0) break;
+        this.state = 'tag-header';
+        this.need = TAG_HEADER_BYTES;
+      }
+      if (this.queue.length < this.need) break;
       const bytes = this.queue.take(this.need);
       switch (this.state) {
         case 'file-header': {
@@ -71,6 +86,12 @@ export class FlvTagReader {
         case 'tag-header': {
           if (bytes[0]! & 0x20) throw new FramewireError('E_UNSUPPORTED', 'encrypted FLV tag');
           const size = (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!;
+          if (size > this.maxTagBytes && this.skipOversize) {
+            out.push({ type: bytes[0]! & 0x1f, timestampMs: 0, body: Buffer.alloc(0), skippedBytes: size });
+            this.state = 'discard';
+            this.need = size + PREVIOUS_TAG_SIZE_BYTES;
+            break;
+          }
           if (size > this.maxTagBytes) throw new FramewireError('E_TOO_LARGE', `FLV tag of ${size} bytes (limit ${this.maxTagBytes})`);
           const timestampMs = ((bytes[7]! << 24) | (bytes[4]! << 16) | (bytes[5]! << 8) | bytes[6]!) >>> 0;
           this.tag = { type: bytes[0]! & 0x1f, timestampMs };

@@ -11,7 +11,7 @@
  * profile instead, once a second (no-signal.ts).
  */
 import { nowUs } from '../clock.js';
-import type { RawFrame, Source, SourceEvent } from '../sources/source.js';
+import type { RawFrame, Source, SourceAccessUnit, SourceEvent } from '../sources/source.js';
 import { redactText } from '../sources/redact.js';
 import { encodeForProfile } from './encoder.js';
 import { EncodedFrame, type MediaCodec } from './encoded-frame.js';
@@ -103,9 +103,12 @@ export interface H264HubOptions {
   ffmpegPath?: string;
 }
 
-/** An H.264 profile's encoder: started with its first subscriber, stopped when the last one leaves. */
+/**
+ * An H.264 profile's encoder: started with its first subscriber, stopped when the last one leaves. null for a
+ * passthrough profile, whose access units are the source's own.
+ */
 interface H264State {
-  encoder: H264Encoder;
+  encoder: H264Encoder | null;
   gop: GopCache<{ keyframe: boolean; data: Uint8Array; frame: EncodedFrame }>;
 }
 
@@ -195,6 +198,7 @@ export class FrameHub {
   async start(): Promise<void> {
     await this.source.start({
       frame: (f) => this.onFrame(f),
+      accessUnit: (au) => this.onAccessUnit(au),
       event: (e) => this.onSourceEvent(e),
     });
     this.slackUs = 500_000 / Math.max(1, this.source.info.fps);
@@ -203,7 +207,7 @@ export class FrameHub {
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopStandIn();
-    const encoders = [...this.profiles.values()].flatMap((p) => (p.h264 ? [p.h264.encoder.stop()] : []));
+    const encoders = [...this.profiles.values()].flatMap((p) => (p.h264?.encoder ? [p.h264.encoder.stop()] : []));
     await Promise.all([this.source.stop(), ...encoders]);
     this.releaseLatestRaw?.();
     this.latestRaw = null;
@@ -215,6 +219,7 @@ export class FrameHub {
    * 720p itself). A profile the source's JPEG passes through untouched costs nothing.
    */
   encodeCost(p: Profile): number {
+    if (p.passthrough) return 0;
     const { width: sw, height: sh } = this.source.info;
     const same = p.width === sw && p.height === sh;
     if (same && this.lastFormat === 'jpeg' && (this.options.passthrough ?? true)) return 0;
@@ -242,6 +247,9 @@ export class FrameHub {
    * such profile, E_TOO_MANY_CLIENTS. `without`: a subscriber moving away (renegotiation) is not counted.
    */
   fitProfile(p: Profile, fps = this.source.info.fps, without?: SubState): Profile {
+    // The source's own H.264 costs no encode: granted whatever the table and the budget hold.
+    const pass = this.passthroughOf(p);
+    if (pass) return this.profiles.get(profileKey(pass))?.profile ?? pass;
     const key = profileKey(p);
     const same = this.profiles.get(key);
     if (this.defaultProfile && key === profileKey(this.defaultProfile)) return same?.profile ?? p;
@@ -275,6 +283,17 @@ export class FrameHub {
       `no encoding capacity for ${p.width}x${p.height} q${p.quality} (${live.length} of ${maxProfiles} profiles, --max-profiles; ` +
         `budget ${Math.round(budget / 1e6)} Mpx/s, --encode-budget): ask for less, or a size others already get`,
     );
+  }
+
+  /**
+   * The passthrough profile an H.264 request at the source's own size gets when the source delivers its
+   * input's H.264 (and passthrough is on); null otherwise. Its bitrate is the source's, whatever was asked.
+   */
+  passthroughOf(p: Profile): Profile | null {
+    const info = this.source.info;
+    if (codecOf(p) !== 'h264' || !info.h264 || !(this.options.passthrough ?? true)) return null;
+    if (p.width !== info.width || p.height !== info.height) return null;
+    return { width: p.width, height: p.height, quality: 0, codec: 'h264', passthrough: true };
   }
 
   /** Subscribe at the profile fitProfile() grants (read it back from Subscription.profile). */
@@ -362,7 +381,8 @@ export class FrameHub {
       passedThrough: p.passedThrough,
       skippedBusy: p.skippedBusy,
       lastEncodeMs: p.lastEncodeMs,
-      ...(p.h264 ? { h264: { encoder: p.h264.encoder.encoder, inFlight: p.h264.encoder.inFlight, ...p.h264.encoder.stats } } : {}),
+      // A passthrough profile has no encoder: its counters are passedThrough's.
+      ...(p.h264?.encoder ? { h264: { encoder: p.h264.encoder.encoder, inFlight: p.h264.encoder.inFlight, ...p.h264.encoder.stats } } : {}),
     }));
   }
 
@@ -371,8 +391,8 @@ export class FrameHub {
     const out = new Map<string, H264Counters>();
     for (const [key, stats] of this.retiredH264) out.set(key, { key, encoder: null, inFlight: 0, stats: { ...stats } });
     for (const p of this.profiles.values()) {
-      if (!p.h264) continue;
-      const e = p.h264.encoder;
+      const e = p.h264?.encoder;
+      if (!e) continue;
       const c = out.get(p.key) ?? { key: p.key, encoder: null, inFlight: 0, stats: zeroStats() };
       addStats(c.stats, e.stats);
       c.encoder = e.encoder;
@@ -388,7 +408,8 @@ export class FrameHub {
     if (!s) {
       s = { profile: Object.freeze({ ...profile }), key, subs: new Set(), encoding: 0, lastDeliveredUs: 0, encoded: 0, passedThrough: 0, skippedBusy: 0, lastEncodeMs: 0, latest: null, h264: null };
       this.profiles.set(key, s);
-      if (codecOf(profile) === 'h264') this.startH264(s);
+      if (profile.passthrough) s.h264 = { encoder: null, gop: new GopCache() };
+      else if (codecOf(profile) === 'h264') this.startH264(s);
     }
     return s;
   }
@@ -459,7 +480,7 @@ export class FrameHub {
 
   private dropProfile(p: ProfileState): void {
     if (this.profiles.get(p.key) === p) this.profiles.delete(p.key);
-    if (p.h264) {
+    if (p.h264?.encoder) {
       void p.h264.encoder.stop();
       this.retireH264(p.key, p.h264.encoder.stats);
     }
@@ -489,7 +510,7 @@ export class FrameHub {
       if (p.h264) {
         // Every frame, whatever rate its viewers asked: the encoder runs at the source's rate, paces itself
         // (a bounded number of frames in flight) and counts what it refuses.
-        if (p.subs.size > 0 && !p.h264.encoder.encode(frame)) p.skippedBusy++;
+        if (p.h264.encoder && p.subs.size > 0 && !p.h264.encoder.encode(frame)) p.skippedBusy++;
         continue;
       }
       let due = false;
@@ -505,6 +526,23 @@ export class FrameHub {
         continue;
       }
       void this.encodeAndDeliver(p, frame);
+    }
+  }
+
+  /** The source's own H.264: every access unit to every subscriber of the passthrough profile at its size. */
+  private onAccessUnit(au: SourceAccessUnit): void {
+    if (this.stopped) return;
+    for (const p of this.profiles.values()) {
+      if (!p.profile.passthrough || !p.h264 || p.profile.width !== au.width || p.profile.height !== au.height) continue;
+      // After a gap the run cached so far is no reference for what follows (the keyframe starts a new one anyway).
+      if (au.restart) p.h264.gop.clear();
+      if (p.subs.size === 0) continue;
+      p.passedThrough++;
+      p.lastEncodeMs = 0;
+      for (const o of this.observers) o.encoded?.(p.profile, 0, au.data.length, true);
+      const ef = new EncodedFrame(au.seq, au.captureUs, p.profile, au.data, nowUs(), false, { codec: 'h264', keyframe: au.keyframe });
+      p.h264.gop.push({ keyframe: ef.keyframe, data: ef.payload, frame: ef });
+      for (const s of p.subs) s.subscriber.deliver(ef);
     }
   }
 
@@ -555,6 +593,8 @@ export class FrameHub {
     const e: SourceEvent =
       event.kind === 'lost' ? { ...event, reason: redactText(event.reason) } : { ...event, text: redactText(event.text) };
     if (e.kind !== 'log') this.lastSourceEvent = e;
+    // A restarted source starts again at a keyframe: what passthrough profiles cached predates it.
+    if (e.kind === 'lost') for (const p of this.profiles.values()) if (p.profile.passthrough) p.h264?.gop.clear();
     for (const o of this.observers) o.sourceEvent?.(e);
     if (e.kind === 'log') return;
     for (const p of this.profiles.values()) for (const s of p.subs) s.subscriber.sourceEvent(e);

@@ -99,7 +99,7 @@ function runProbe(ffmpegPath: string, encoder: H264EncoderName, vaapiDevice: str
       try {
         for (const ev of reader.push(chunk)) {
           if (ev.kind === 'config') for (const n of [...ev.sps, ...ev.pps]) params.add(n);
-          else {
+          else if (ev.kind === 'access-unit') {
             const au = params.prepare(ev.au);
             pictures++;
             if (au.keyframe && !keyframeSize && params.sps) keyframeSize = `${params.sps.width}x${params.sps.height}`;

@@ -379,7 +379,7 @@ export class H264Encoder {
             this.sink?.event({ kind: 'log', level: 'warn', text: `H.264 encoder: ${toFramewireError(e).message}` });
           }
         }
-      } else {
+      } else if (ev.kind === 'access-unit') {
         this.onAccessUnit(run, ev.ptsMs, ev.au);
       }
     }

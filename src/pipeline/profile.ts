@@ -13,10 +13,13 @@ export interface Profile {
   readonly codec?: MediaCodec;
   /** H.264 only: bit/s. */
   readonly bitrate?: number;
+  /** H.264 only: the source's own access units, forwarded untouched (no encoder, no bitrate; docs/h264.md). */
+  readonly passthrough?: boolean;
 }
 
 export function profileKey(p: Profile): string {
-  return p.codec === 'h264' ? `${p.width}x${p.height}h264b${p.bitrate ?? 0}` : `${p.width}x${p.height}q${p.quality}`;
+  if (p.codec === 'h264') return p.passthrough ? `${p.width}x${p.height}h264pass` : `${p.width}x${p.height}h264b${p.bitrate ?? 0}`;
+  return `${p.width}x${p.height}q${p.quality}`;
 }
 
 export function codecOf(p: Profile): MediaCodec {

@@ -126,7 +126,8 @@ export class Viewer {
       const run = this.sub.catchUp();
       this.slot.burst(run.map((f, i) => (i < run.length - 1 ? f.asCatchUp() : f)));
     }
-    const coded = this.coding.codec === 'h264' ? `H.264 ${Math.round(this.coding.bitrate / 1000)} kbit/s` : `q${grant.quality}`;
+    const coded =
+      this.coding.codec === 'jpeg' ? `q${grant.quality}` : this.sub.profile.passthrough ? 'H.264 passthrough' : `H.264 ${Math.round(this.coding.bitrate / 1000)} kbit/s`;
     if (this.peer) this.log.info(`${this.who} streaming ${grant.width}x${grant.height}@${grant.fps} ${coded}`);
     // A viewer arriving while the source is down is told so at once, not at its next change.
     const last = this.hub.lastSourceEvent;

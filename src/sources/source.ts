@@ -31,6 +31,24 @@ export interface SourceInfo {
   width: number;
   height: number;
   fps: number;
+  /** The source also delivers its input's own H.264 access units (sink.accessUnit) at width×height. */
+  h264?: boolean;
+}
+
+/**
+ * One access unit of a source's own H.264 stream (docs/h264.md, Passthrough): Annex B, every keyframe
+ * carrying its SPS/PPS. A source delivers them as an unbroken chain from a keyframe: after anything it had to
+ * drop it delivers nothing until the next keyframe, which then has `restart` set.
+ */
+export interface SourceAccessUnit {
+  seq: number;
+  captureUs: number;
+  width: number;
+  height: number;
+  keyframe: boolean;
+  /** The first access unit after a gap (a dropped one, or a new ffmpeg run): what came before is no reference for it. */
+  restart: boolean;
+  data: Buffer;
 }
 
 export type SourceEvent =
@@ -40,6 +58,8 @@ export type SourceEvent =
 
 export interface SourceSink {
   frame(frame: RawFrame): void;
+  /** The input's own H.264, for sources whose info.h264 is set. */
+  accessUnit?(au: SourceAccessUnit): void;
   event(event: SourceEvent): void;
 }
 

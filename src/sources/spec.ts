@@ -72,11 +72,13 @@ export interface CreateSourceOptions {
   loop?: boolean;
   /** ffmpeg sources: restart when no frame arrived for this long (default 5). */
   stallSeconds?: number;
+  /** ffmpeg sources: forward an H.264 input's own access units (default true; docs/h264.md, Passthrough). */
+  h264Passthrough?: boolean;
 }
 
 export function createSource(spec: SourceSpec, request: SourceRequest, options: CreateSourceOptions = {}): Source {
   if (spec.kind === 'testpattern') return new TestPatternSource(request);
-  const planOptions = options.loop === undefined ? {} : { loop: options.loop };
+  const planOptions = { ...(options.loop === undefined ? {} : { loop: options.loop }), ...(options.h264Passthrough === undefined ? {} : { h264: options.h264Passthrough }) };
   return new FfmpegSource({
     plan: (ffmpegPath) => resolvePlan(ffmpegPath, spec, request, planOptions),
     request,

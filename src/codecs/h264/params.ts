@@ -12,7 +12,7 @@
 import { FramewireError } from '../../errors.js';
 import { accessUnitFromNals, type AccessUnit } from './annexb.js';
 import { isVcl, NalType, nalType } from './nal.js';
-import { parsePpsIds, parseSps, slicePpsId, type Sps } from './sps.js';
+import { parsePpsIds, parseSps, sliceFrameNum, slicePpsId, type Sps } from './sps.js';
 
 /** Real parameter sets are tens of bytes; a scaling-matrix SPS is a few hundred. */
 export const MAX_PARAMETER_SET_BYTES = 4096;
@@ -104,5 +104,20 @@ export class ParameterSetCache {
     const nals = [...(hasAud ? [first] : []), ...missingSps, ...ownSps, ...missingPps, ...others];
     this.stats.completed++;
     return accessUnitFromNals(nals);
+  }
+
+  /**
+   * The frame_num of an access unit's first slice and the SPS it was read with; null when it has no slice.
+   * Throws E_MALFORMED when the slice header is corrupt or names a PPS or SPS the stream has not sent.
+   */
+  frameNum(au: AccessUnit): { frameNum: number; sps: Sps } | null {
+    const slice = au.nals.find((n) => isVcl(nalType(n)));
+    if (!slice) return null;
+    const ppsId = slicePpsId(slice);
+    const pps = this.ppsById.get(ppsId);
+    if (!pps) throw new FramewireError('E_MALFORMED', `slice uses PPS ${ppsId}, which the stream has not sent`);
+    const sps = this.spsById.get(pps.spsId);
+    if (!sps) throw new FramewireError('E_MALFORMED', `slice uses SPS ${pps.spsId}, which the stream has not sent`);
+    return { frameNum: sliceFrameNum(slice, sps.sps), sps: sps.sps };
   }
 }

@@ -19,6 +19,9 @@ export interface Sps {
   bitDepthChroma: number;
   log2MaxFrameNum: number;
   picOrderCntType: number;
+  separateColourPlane: boolean;
+  /** gaps_in_frame_num_value_allowed_flag: a jump in frame_num is then no sign of a lost picture. */
+  gapsInFrameNumAllowed: boolean;
   frameMbsOnly: boolean;
   /** Coded size, whole macroblocks. */
   codedWidth: number;
@@ -93,7 +96,7 @@ export function parseSps(nal: Uint8Array): Sps {
     for (let i = 0; i < cycle; i++) r.seIn('offset_for_ref_frame', -(2 ** 31) + 1, 2 ** 31 - 1);
   }
   r.ueIn('max_num_ref_frames', 0, 16);
-  r.flag(); // gaps_in_frame_num_value_allowed_flag
+  const gapsInFrameNumAllowed = r.flag();
   const widthMbs = 1 + r.ueIn('pic_width_in_mbs_minus1', 0, MAX_MBS - 1);
   const heightMapUnits = 1 + r.ueIn('pic_height_in_map_units_minus1', 0, MAX_MBS - 1);
   const frameMbsOnly = r.flag();
@@ -135,6 +138,8 @@ export function parseSps(nal: Uint8Array): Sps {
     bitDepthChroma,
     log2MaxFrameNum,
     picOrderCntType,
+    separateColourPlane,
+    gapsInFrameNumAllowed,
     frameMbsOnly,
     codedWidth,
     codedHeight,
@@ -159,4 +164,14 @@ export function slicePpsId(nal: Uint8Array): number {
   r.ueIn('first_mb_in_slice', 0, MAX_MBS - 1);
   r.ueIn('slice_type', 0, 9);
   return r.ueIn('pic_parameter_set_id', 0, 255);
+}
+
+/** A slice's frame_num (§7.3.3), read with the SPS its PPS names. */
+export function sliceFrameNum(nal: Uint8Array, sps: Sps): number {
+  const r = new RbspReader(nal, 1, 'slice header');
+  r.ueIn('first_mb_in_slice', 0, MAX_MBS - 1);
+  r.ueIn('slice_type', 0, 9);
+  r.ueIn('pic_parameter_set_id', 0, 255);
+  if (sps.separateColourPlane) r.bits(2); // colour_plane_id
+  return r.bits(sps.log2MaxFrameNum);
 }

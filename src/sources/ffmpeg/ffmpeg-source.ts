@@ -17,7 +17,9 @@ import { nowUs } from '../../clock.js';
 import type { RawFrame, Source, SourceInfo, SourceRequest, SourceSink } from '../source.js';
 import { JpegSplitter } from '../jpeg-splitter.js';
 import { jpegSize } from '../jpeg-size.js';
-import { buildFfmpegArgs, type InputPlan } from './input-args.js';
+import { buildFfmpegArgs, H264_PIPE_FD, type InputPlan } from './input-args.js';
+import { PassthroughChain } from '../../codecs/h264/passthrough-chain.js';
+import type { Readable } from 'node:stream';
 import { findFfmpeg } from './locate.js';
 import { StderrLog } from './stderr-log.js';
 import { redactText } from '../redact.js';
@@ -34,6 +36,8 @@ export interface FfmpegSourceOptions {
   /** Skip the ffmpeg search (tests, or a caller that already found it). */
   ffmpegPath?: string;
   maxFrameBytes?: number;
+  /** An H.264 input's own access units (passthrough): bytes in one at most; default 8 MiB (docs/h264.md). */
+  maxAccessUnitBytes?: number;
   /** Restart backoff; defaults 500 ms doubling to 10 000 ms. */
   backoffInitialMs?: number;
   backoffMaxMs?: number;
@@ -46,6 +50,8 @@ const RATE_WINDOW = 31;
 /** start() resolves after this many frames, or MEASURE_MS after the first, whichever comes first. */
 const MEASURE_FRAMES = 9;
 const MEASURE_MS = 1000;
+/** Dropped or skipped H.264 access units are logged at most once per this interval (a broken source drops many). */
+const H264_DROP_LOG_MS = 10_000;
 
 /**
  * The rate to report: the declared one unless frames clearly arrive slower (by 10 % or more); then the
@@ -99,6 +105,11 @@ export class FfmpegSource implements Source {
   private declaredFps: number | undefined;
   private arrivalsMs: number[] = [];
   private measureTimer: NodeJS.Timeout | null = null;
+  private auSeq = 0;
+  /** Passthrough drops not yet logged, and when the last line was written. */
+  private h264Drops = 0;
+  private h264DropLoggedMs = -Infinity;
+  private h264DropLast = '';
 
   constructor(options: FfmpegSourceOptions) {
     this.opts = options;
@@ -139,7 +150,7 @@ export class FfmpegSource implements Source {
     }
     if (this.stopping) throw new FramewireError('E_SHUTDOWN', 'source stopped while starting');
     this.declaredFps = this.plan.fps ?? this.opts.request.fps;
-    this._info = { ...this._info, description: this.plan.description, fps: this.declaredFps };
+    this._info = { ...this._info, description: this.plan.description, fps: this.declaredFps, h264: this.plan.h264 === true };
     const secrets = this.plan.secrets ?? [];
     this.stderr = new StderrLog((ev) => this.sink?.event(ev), { redact: (line) => redactText(line, secrets) });
     const started = new Promise<void>((resolve, reject) => {
@@ -171,7 +182,7 @@ export class FfmpegSource implements Source {
     const plan = this.plan!;
     const args = buildFfmpegArgs(plan, this.outputOptions());
     this.stderr?.clearRecent();
-    const child = spawn(this.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    const child = spawn(this.ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe', plan.h264 ? 'pipe' : 'ignore'], windowsHide: true });
     trackChild(child);
     const exited = new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) resolve();
@@ -200,6 +211,7 @@ export class FfmpegSource implements Source {
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => this.stderr?.write(chunk));
+    if (plan.h264) this.readH264(run, child.stdio[H264_PIPE_FD] as Readable);
     child.once('error', (err) => this.endRun(run, `cannot run ${this.ffmpegPath}: ${err.message}`));
     child.once('close', (code, signal) => {
       this.stderr?.flush();
@@ -223,6 +235,49 @@ export class FfmpegSource implements Source {
       }
     }, Math.min(1000, Math.max(50, this.stallMs / 4)));
     this.stallTimer.unref();
+  }
+
+  /** The input's own H.264 on pipe 3 (docs/h264.md, Passthrough): a fresh chain per run, so each run starts at a keyframe. */
+  private readH264(run: Run, pipe: Readable): void {
+    const chain = new PassthroughChain(this.opts.maxAccessUnitBytes === undefined ? {} : { maxAccessUnitBytes: this.opts.maxAccessUnitBytes });
+    pipe.on('error', () => {});
+    pipe.on('data', (chunk: Buffer) => {
+      if (run.ended || this.stopping) return;
+      let events;
+      try {
+        events = chain.push(chunk);
+      } catch (e) {
+        // Not FLV: our own ffmpeg's output is broken; restart it like any other fault.
+        this.endRun(run, `unreadable H.264 output: ${toFramewireError(e).message}`);
+        void this.kill(run);
+        return;
+      }
+      for (const ev of events) {
+        if (ev.kind === 'unit') {
+          const u = ev.unit;
+          this.sink?.accessUnit?.({ seq: this.auSeq, captureUs: nowUs(), width: u.width, height: u.height, keyframe: u.keyframe, restart: u.restart, data: u.data });
+          this.auSeq = (this.auSeq + 1) >>> 0;
+        } else {
+          this.noteH264Drop(ev.kind === 'gap' ? `E_MALFORMED: ${ev.detail}` : `${ev.error.code}: ${ev.error.message}`);
+        }
+      }
+    });
+  }
+
+  /** One log line at once, then at most one per H264_DROP_LOG_MS with the count since (a broken source drops many). */
+  private noteH264Drop(what: string): void {
+    this.h264Drops++;
+    this.h264DropLast = what;
+    const now = Date.now();
+    if (now - this.h264DropLoggedMs < H264_DROP_LOG_MS) return;
+    const n = this.h264Drops;
+    this.h264Drops = 0;
+    this.h264DropLoggedMs = now;
+    this.sink?.event({
+      kind: 'log',
+      level: 'warn',
+      text: `H.264 passthrough: dropped ${n === 1 ? 'an access unit' : `${n} access units`} (last: ${this.h264DropLast}); viewers skip to the next keyframe`,
+    });
   }
 
   private onJpeg(run: Run, jpeg: Buffer): void {

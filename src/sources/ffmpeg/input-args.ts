@@ -14,6 +14,11 @@ export interface InputPlan {
   args: string[];
   /** The input is already MJPEG: copy its JPEGs untouched (`-c:v copy`) instead of re-encoding. */
   passthrough: boolean;
+  /**
+   * The input is H.264: ffmpeg also writes its video stream untouched (`-c:v copy`, FLV) on pipe 3, beside
+   * the JPEGs on stdout, for H.264 viewers at the source's size (docs/h264.md, Passthrough).
+   */
+  h264?: boolean;
   /** Human-readable, e.g. "camera /dev/video0 1280x720@30 mjpeg". */
   description: string;
   /** Frame rate of the input when known (from a device mode or a probe). */
@@ -124,11 +129,25 @@ export interface OutputOptions {
   logLevel?: string;
 }
 
-/** The complete argument list: input plan, then MJPEG on stdout (copied or encoded). */
+/** The pipe (stdio fd) ffmpeg writes an H.264 input's own stream to, as FLV. */
+export const H264_PIPE_FD = 3;
+
+/**
+ * The complete argument list: input plan, then MJPEG on stdout (copied or encoded), and for an H.264 input
+ * its first video stream copied untouched as FLV on pipe 3 (one process reads the camera once for both).
+ * `-fflags +discardcorrupt`: packets the demuxer marks corrupt (an MPEG-TS continuity error: bytes lost) are
+ * dropped rather than copied; the gap in frame_num then makes viewers skip to the next keyframe.
+ */
 export function buildFfmpegArgs(plan: InputPlan, opts: OutputOptions = {}): string[] {
   const q = String(Math.min(31, Math.max(2, Math.round(opts.quality ?? 5))));
   const codec = plan.passthrough ? ['-c:v', 'copy'] : ['-pix_fmt', 'yuvj420p', '-c:v', 'mjpeg', '-q:v', q];
-  return ['-hide_banner', '-nostdin', '-nostats', '-loglevel', opts.logLevel ?? 'warning', ...plan.args, '-an', '-sn', '-dn', ...codec, '-f', 'mjpeg', 'pipe:1'];
+  const head = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', opts.logLevel ?? 'warning'];
+  if (!plan.h264) return [...head, ...plan.args, '-an', '-sn', '-dn', ...codec, '-f', 'mjpeg', 'pipe:1'];
+  return [
+    ...head, '-fflags', '+discardcorrupt', ...plan.args,
+    '-map', '0:v:0', '-an', '-sn', '-dn', ...codec, '-f', 'mjpeg', 'pipe:1',
+    '-map', '0:v:0', '-an', '-sn', '-dn', '-c:v', 'copy', '-flush_packets', '1', '-f', 'flv', `pipe:${H264_PIPE_FD}`,
+  ];
 }
 
 function withFps(plan: InputPlan, fps: number | undefined): InputPlan {

@@ -33,6 +33,8 @@ export interface PlanOptions {
   loop?: boolean;
   platform?: Platform;
   env?: NodeJS.ProcessEnv;
+  /** An H.264 input's own stream is also read for passthrough (default true; docs/h264.md). */
+  h264?: boolean;
 }
 
 function sameDevice(platform: Platform, d: DeviceInfo, wanted: string): boolean {
@@ -74,19 +76,25 @@ export async function resolvePlan(ffmpegPath: string, spec: FfmpegSpec, request:
       }
       const probe = await probeInput(ffmpegPath, ['-i', spec.path]);
       if (!probe) throw new FramewireError('E_SOURCE', `ffmpeg finds no video stream in ${spec.path}`);
-      return fileInputArgs(spec.path, { loop: options.loop ?? false, passthrough: probe.codec === 'mjpeg', ...fps(probe.fps) });
+      return withH264(fileInputArgs(spec.path, { loop: options.loop ?? false, passthrough: probe.codec === 'mjpeg', ...fps(probe.fps) }), probe.codec, options);
     }
     case 'url': {
       const probe = await probeInput(ffmpegPath, urlInputArgs(spec.url, { passthrough: false }).args);
       if (!probe) throw new FramewireError('E_SOURCE', `cannot open ${redactUrl(spec.url)} (or it has no video stream)`);
-      return urlInputArgs(spec.url, { passthrough: probe.codec === 'mjpeg', ...fps(probe.fps) });
+      return withH264(urlInputArgs(spec.url, { passthrough: probe.codec === 'mjpeg', ...fps(probe.fps) }), probe.codec, options);
     }
     case 'ffmpeg': {
       const probe = await probeInput(ffmpegPath, spec.args);
       const filtered = spec.args.some((a) => /^-(vf|filter|filter_complex|lavfi|filter:v)$/.test(a));
-      return genericInputArgs(spec.args, { passthrough: probe?.codec === 'mjpeg' && !filtered, ...fps(probe?.fps) });
+      const plan = genericInputArgs(spec.args, { passthrough: probe?.codec === 'mjpeg' && !filtered, ...fps(probe?.fps) });
+      // A filter changes the pictures: the input's own H.264 would not show what the JPEGs show.
+      return filtered ? plan : withH264(plan, probe?.codec, options);
     }
   }
+}
+
+function withH264(plan: InputPlan, codec: string | undefined, options: PlanOptions): InputPlan {
+  return codec === 'h264' && (options.h264 ?? true) ? { ...plan, h264: true, description: `${plan.description} h264` } : plan;
 }
 
 function fps(v: number | undefined): { fps?: number } {
