@@ -26,7 +26,7 @@ export class FlvH264Reader {
 
   /**
    * maxAccessUnitBytes bounds each tag (its body holds one access unit). `tolerant`: a video tag whose content
-   * is bad (a corrupt decoder configuration or sample) or over the bound becomes a 'dropped' event in its
+   * is bad (a corrupt decoder configuration or sample, or marked encrypted) or over the bound becomes a 'dropped' event in its
    * place and reading goes on (a source's stream); otherwise push() throws (an encoder's output). A stream
    * that is not FLV always throws.
    */
@@ -34,7 +34,7 @@ export class FlvH264Reader {
     this.tolerant = options.tolerant ?? false;
     this.tags = new FlvTagReader({
       ...(options.maxAccessUnitBytes === undefined ? {} : { maxTagBytes: options.maxAccessUnitBytes + 16 }),
-      skipOversize: this.tolerant,
+      skipUnreadable: this.tolerant,
     });
   }
 
@@ -62,6 +62,7 @@ export class FlvH264Reader {
 
   private readTag(tag: FlvTag, out: FlvH264Event[]): void {
     {
+      if (tag.encrypted) throw new FramewireError('E_UNSUPPORTED', 'encrypted FLV tag');
       if (tag.skippedBytes !== undefined) {
         throw new FramewireError('E_TOO_LARGE', `access unit of about ${tag.skippedBytes} bytes (limit ${this.tags.maxTagBytes - 16})`);
       }

@@ -6,9 +6,11 @@
  *
  * Bounded: a tag's size is read from its 11-byte header and checked against maxTagBytes before any of its
  * body is held (E_TOO_LARGE); a stream that is not FLV is E_MALFORMED. Both are thrown: the producer is then
- * broken, and its reader is reset with it. With `skipOversize`, a tag over the bound is instead passed over
- * as its bytes arrive (never held) and returned in its place with an empty body and `skippedBytes`: for a
- * producer whose tags are framed right but whose content (a camera's access unit) may be too large.
+ * broken, and its reader is reset with it. With `skipUnreadable`, a tag over the bound, or one marked
+ * encrypted (its filter bit; E_UNSUPPORTED otherwise), is instead passed over as its bytes arrive (never held)
+ * and returned in its place with an empty body and `skippedBytes` (and `encrypted`): for a producer whose
+ * tags are framed right but whose content (a camera's access unit) may be too large or unreadable, so that
+ * only a stream that is not FLV at all throws.
  */
 import { FramewireError } from '../errors.js';
 import { ChunkQueue } from '../protocol/chunk-queue.js';
@@ -20,8 +22,10 @@ export interface FlvTag {
   /** Milliseconds, 32 bits (the 24-bit field and its extension byte). */
   timestampMs: number;
   body: Buffer;
-  /** skipOversize: the tag was over maxTagBytes and its body was passed over (body empty); its size. */
+  /** skipUnreadable: the tag was over maxTagBytes or encrypted and its body was passed over (body empty); its size. */
   skippedBytes?: number;
+  /** skipUnreadable: the tag was passed over because it is marked encrypted. */
+  encrypted?: true;
 }
 
 const FILE_HEADER_BYTES = 9;
@@ -38,10 +42,10 @@ export class FlvTagReader {
   private state: State = 'file-header';
   private need = FILE_HEADER_BYTES;
   private tag: Omit<FlvTag, 'body'> = { type: 0, timestampMs: 0 };
-  private readonly skipOversize: boolean;
+  private readonly skipUnreadable: boolean;
 
-  constructor(options: { maxTagBytes?: number; skipOversize?: boolean } = {}) {
-    this.skipOversize = options.skipOversize ?? false;
+  constructor(options: { maxTagBytes?: number; skipUnreadable?: boolean } = {}) {
+    this.skipUnreadable = options.skipUnreadable ?? false;
     const max = options.maxTagBytes ?? DEFAULT_MAX_FLV_TAG_BYTES;
     if (!Number.isInteger(max) || max < 1) throw new FramewireError('E_BAD_PARAMS', `maxTagBytes must be a positive integer, got ${max}`);
     this.maxTagBytes = max;
@@ -84,14 +88,15 @@ export class FlvTagReader {
           this.need = TAG_HEADER_BYTES;
           break;
         case 'tag-header': {
-          if (bytes[0]! & 0x20) throw new FramewireError('E_UNSUPPORTED', 'encrypted FLV tag');
+          const encrypted = (bytes[0]! & 0x20) !== 0;
           const size = (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!;
-          if (size > this.maxTagBytes && this.skipOversize) {
-            out.push({ type: bytes[0]! & 0x1f, timestampMs: 0, body: Buffer.alloc(0), skippedBytes: size });
+          if ((encrypted || size > this.maxTagBytes) && this.skipUnreadable) {
+            out.push({ type: bytes[0]! & 0x1f, timestampMs: 0, body: Buffer.alloc(0), skippedBytes: size, ...(encrypted ? { encrypted: true as const } : {}) });
             this.state = 'discard';
             this.need = size + PREVIOUS_TAG_SIZE_BYTES;
             break;
           }
+          if (encrypted) throw new FramewireError('E_UNSUPPORTED', 'encrypted FLV tag');
           if (size > this.maxTagBytes) throw new FramewireError('E_TOO_LARGE', `FLV tag of ${size} bytes (limit ${this.maxTagBytes})`);
           const timestampMs = ((bytes[7]! << 24) | (bytes[4]! << 16) | (bytes[5]! << 8) | bytes[6]!) >>> 0;
           this.tag = { type: bytes[0]! & 0x1f, timestampMs };

@@ -102,6 +102,8 @@ export interface SpsFields {
   frameMbsOnly?: boolean;
   crop?: { left: number; right: number; top: number; bottom: number };
   vui?: boolean;
+  /** gaps_in_frame_num_value_allowed_flag (default false). */
+  gapsInFrameNumAllowed?: boolean;
 }
 
 export const HIGH_PROFILE_IDCS = [100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135];
@@ -136,7 +138,7 @@ export function makeSps(f: SpsFields): Buffer {
     w.ue(cycle.length);
     for (const c of cycle) w.se(c);
   }
-  w.ue(1).flag(false); // max_num_ref_frames, gaps_in_frame_num_value_allowed_flag
+  w.ue(1).flag(f.gapsInFrameNumAllowed ?? false); // max_num_ref_frames, gaps_in_frame_num_value_allowed_flag
   w.ue(f.widthMbs - 1).ue(f.heightMapUnits - 1);
   const frameMbsOnly = f.frameMbsOnly ?? true;
   w.flag(frameMbsOnly);
@@ -159,12 +161,16 @@ export interface SliceFields {
   firstMb: number;
   ppsId?: number;
   refIdc?: number;
+  /** frame_num, written in frameNumBits bits (the SPS's log2_max_frame_num, default 4); absent: not written. */
+  frameNum?: number;
+  frameNumBits?: number;
   /** Payload bytes after the header fields (any values: they are escaped). */
   body?: Uint8Array;
 }
 
 export function makeSlice(f: SliceFields): Buffer {
   const w = new BitWriter().ue(f.firstMb).ue(f.idr ? 7 : 5).ue(f.ppsId ?? 0);
+  if (f.frameNum !== undefined) w.u(f.frameNumBits ?? 4, f.frameNum);
   const head = w.trailing().done();
   const body = f.body ?? Uint8Array.of(0x88, 0x84);
   const rbsp = new Uint8Array(head.length + body.length + 1);

@@ -9,47 +9,10 @@ import { FlvTagReader, parseFlvAvcPacket } from '../../src/codecs/flv.js';
 import { FlvH264Reader, type FlvH264Event } from '../../src/codecs/flv-h264.js';
 import { parseAvcDecoderConfig, splitLengthPrefixed } from '../../src/codecs/h264/avcc.js';
 import { codeOf } from '../helpers/errors.js';
+import { avcConfig, flvHeader, flvTag, lengthPrefixed, videoTag } from '../helpers/flv.js';
 import { annexB, cutAt, makeAud, makePps, makeSei, makeSlice, makeSps } from '../helpers/h264.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-
-function flvHeader(): Buffer {
-  return Buffer.from('464c5601010000000900000000', 'hex'); // "FLV", v1, video, header size 9, PreviousTagSize0
-}
-
-function flvTag(type: number, timestampMs: number, body: Uint8Array): Buffer {
-  const h = Buffer.alloc(11);
-  h[0] = type;
-  h.writeUIntBE(body.length, 1, 3);
-  h.writeUIntBE(timestampMs & 0xffffff, 4, 3);
-  h[7] = (timestampMs >>> 24) & 0xff;
-  const prev = Buffer.alloc(4);
-  prev.writeUInt32BE(11 + body.length);
-  return Buffer.concat([h, body, prev]);
-}
-
-function avcConfig(sps: Buffer[], pps: Buffer[], lengthSize = 4): Buffer {
-  const parts: Buffer[] = [Buffer.from([1, sps[0]![1]!, sps[0]![2]!, sps[0]![3]!, 0xfc | (lengthSize - 1), 0xe0 | sps.length])];
-  for (const s of sps) parts.push(Buffer.from([s.length >> 8, s.length & 0xff]), s);
-  parts.push(Buffer.from([pps.length]));
-  for (const p of pps) parts.push(Buffer.from([p.length >> 8, p.length & 0xff]), p);
-  return Buffer.concat(parts);
-}
-
-function lengthPrefixed(nals: Buffer[], lengthSize = 4): Buffer {
-  return Buffer.concat(
-    nals.flatMap((n) => {
-      const l = Buffer.alloc(lengthSize);
-      l.writeUIntBE(n.length, 0, lengthSize);
-      return [l, n];
-    }),
-  );
-}
-
-function videoTag(timestampMs: number, keyframe: boolean, packetType: number, data: Buffer, ctsMs = 0): Buffer {
-  const head = Buffer.from([((keyframe ? 1 : 2) << 4) | 7, packetType, (ctsMs >> 16) & 0xff, (ctsMs >> 8) & 0xff, ctsMs & 0xff]);
-  return flvTag(9, timestampMs, Buffer.concat([head, data]));
-}
 
 const SPS = makeSps({ widthMbs: 40, heightMapUnits: 23, crop: { left: 0, right: 0, top: 0, bottom: 4 } });
 const PPS = makePps(0, 0);
