@@ -1,8 +1,18 @@
 /*
- * framewire_jpeg: RGB24 -> baseline JPEG (4:2:0) through libjpeg-turbo's TurboJPEG 2.x API.
+ * framewire_jpeg: RGB24 -> baseline JPEG (4:2:0), and RGB24 -> planar I420, through libjpeg-turbo's
+ * TurboJPEG 2.x API.
  *
  *   encodeRgb(rgb: Buffer, width: number, height: number, quality: number,
  *             callback: (err: Error | null, jpeg?: Buffer) => void): void
+ *   rgbToI420(rgb: Buffer, width: number, height: number,
+ *             callback: (err: Error | null, yuv?: Buffer) => void): void
+ *
+ * rgbToI420 is TurboJPEG's SIMD colour conversion and 2x2 chroma averaging (tjEncodeYUV3, TJSAMP_420, rows
+ * unpadded), i.e. the first half of a JPEG encode: Y plane, then U, then V, each (w+1)/2 x (h+1)/2 for
+ * chroma. TurboJPEG yields JFIF's full-range BT.601 YCbCr; H.264 decoders are most reliable with limited
+ * ("TV") range, so the planes are then squeezed to 16..235 (Y) and 16..240 (Cb, Cr) here, in the same pass
+ * over memory that is still in cache. The result is BT.601 limited range with chroma sited at the centre
+ * of each 2x2 block (libjpeg's averaging), what ffmpeg calls yuv420p with colorspace smpte170m.
  *
  * Arguments are checked on the calling thread (TypeError / RangeError thrown synchronously); the compression
  * runs as Node-API async work on libuv's thread pool. The input Buffer is kept alive by a reference until the
@@ -33,7 +43,10 @@ typedef struct {
   int width;
   int height;
   int quality;
-  unsigned char *jpeg; /* tjAlloc'd by TurboJPEG; ownership moves to the JS Buffer on success */
+  unsigned char *jpeg; /* encodeRgb: tjAlloc'd by TurboJPEG; ownership moves to the JS Buffer on success */
+  unsigned char *yuv;  /* rgbToI420: the output Buffer's memory, made on the JS thread */
+  size_t yuv_size;
+  napi_ref output_ref; /* rgbToI420: the output Buffer, held until the callback */
   unsigned long jpeg_size;
   char error[ERR_LEN]; /* empty on success */
 } EncodeJob;
@@ -102,6 +115,7 @@ static void free_job(napi_env env, EncodeJob *job) {
   if (job->work != NULL) napi_delete_async_work(env, job->work);
   if (job->input_ref != NULL) napi_delete_reference(env, job->input_ref);
   if (job->callback_ref != NULL) napi_delete_reference(env, job->callback_ref);
+  if (job->output_ref != NULL) napi_delete_reference(env, job->output_ref);
   if (job->jpeg != NULL) tjFree(job->jpeg);
   free(job);
 }
@@ -199,6 +213,44 @@ static void complete(napi_env env, napi_status status, void *data) {
   napi_call_function(env, undefined, cb, (size_t)argc, argv, &result);
 }
 
+/* ---------------------------------------------------------------- argument checks (JS thread) */
+
+/* argv[0..2] = rgb Buffer, width, height; throws and returns false unless rgb is width*height*3 bytes. */
+static bool get_rgb_args(napi_env env, napi_value *argv, const unsigned char **rgb, int *width, int *height) {
+  bool is_buffer = false;
+  if (napi_is_buffer(env, argv[0], &is_buffer) != napi_ok || !is_buffer) {
+    throw_error(env, 'T', "rgb must be a Buffer of width*height*3 bytes (RGB24)");
+    return false;
+  }
+  if (!get_int_arg(env, argv[1], "width", 1, MAX_DIM, width)) return false;
+  if (!get_int_arg(env, argv[2], "height", 1, MAX_DIM, height)) return false;
+  void *data = NULL;
+  size_t length = 0;
+  if (napi_get_buffer_info(env, argv[0], &data, &length) != napi_ok) {
+    throw_error(env, 'E', "framewire_jpeg: reading the rgb Buffer failed");
+    return false;
+  }
+  size_t expected = (size_t)*width * (size_t)*height * 3u; /* <= 65535^2*3, fits a 64-bit size_t */
+  if (length != expected) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "rgb Buffer is %zu bytes but %dx%d RGB24 needs %zu (width*height*3)", length, *width,
+             *height, expected);
+    throw_error(env, 'R', msg);
+    return false;
+  }
+  *rgb = (const unsigned char *)data;
+  return true;
+}
+
+static bool get_callback(napi_env env, napi_value v) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_function) {
+    throw_error(env, 'T', "callback must be a function");
+    return false;
+  }
+  return true;
+}
+
 /* ---------------------------------------------------------------- encodeRgb */
 
 static napi_value encode_rgb(napi_env env, napi_callback_info info) {
@@ -215,36 +267,11 @@ static napi_value encode_rgb(napi_env env, napi_callback_info info) {
     return NULL;
   }
 
-  bool is_buffer = false;
-  if (napi_is_buffer(env, argv[0], &is_buffer) != napi_ok || !is_buffer) {
-    throw_error(env, 'T', "rgb must be a Buffer of width*height*3 bytes (RGB24)");
-    return NULL;
-  }
   int width, height, quality;
-  if (!get_int_arg(env, argv[1], "width", 1, MAX_DIM, &width)) return NULL;
-  if (!get_int_arg(env, argv[2], "height", 1, MAX_DIM, &height)) return NULL;
+  const unsigned char *rgb;
+  if (!get_rgb_args(env, argv, &rgb, &width, &height)) return NULL;
   if (!get_int_arg(env, argv[3], "quality", 1, 100, &quality)) return NULL;
-
-  napi_valuetype t;
-  if (napi_typeof(env, argv[4], &t) != napi_ok || t != napi_function) {
-    throw_error(env, 'T', "callback must be a function");
-    return NULL;
-  }
-
-  void *data = NULL;
-  size_t length = 0;
-  if (napi_get_buffer_info(env, argv[0], &data, &length) != napi_ok) {
-    throw_error(env, 'E', "framewire_jpeg: reading the rgb Buffer failed");
-    return NULL;
-  }
-  size_t expected = (size_t)width * (size_t)height * 3u; /* <= 65535^2*3, fits a 64-bit size_t */
-  if (length != expected) {
-    char msg[200];
-    snprintf(msg, sizeof msg, "rgb Buffer is %zu bytes but %dx%d RGB24 needs %zu (width*height*3)", length, width,
-             height, expected);
-    throw_error(env, 'R', msg);
-    return NULL;
-  }
+  if (!get_callback(env, argv[4])) return NULL;
   /* tjBufSize's worst case must be representable; also rejects sizes TurboJPEG itself would refuse. */
   if (tjBufSize(width, height, TJSAMP_420) == (unsigned long)-1) {
     throw_error(env, 'R', "width x height is too large for TurboJPEG");
@@ -256,7 +283,7 @@ static napi_value encode_rgb(napi_env env, napi_callback_info info) {
     throw_error(env, 'E', "framewire_jpeg: out of memory");
     return NULL;
   }
-  job->rgb = (const unsigned char *)data;
+  job->rgb = rgb;
   job->width = width;
   job->height = height;
   job->quality = quality;
@@ -276,13 +303,145 @@ fail:
   return NULL;
 }
 
+/* ---------------------------------------------------------------- rgbToI420 */
+
+/* round(x / 255), exact for 0 <= x <= 65000; a shift instead of a division, so the loop vectorises. */
+static inline unsigned div255_round(unsigned x) {
+  x += 128;
+  return (x + (x >> 8)) >> 8;
+}
+
+/*
+ * Full range (JFIF) to limited range, in place: Y' = 16 + Y*219/255, C' = 128 + (C-128)*224/255,
+ * rounded. Written as (v*k + offset*255) / 255 so every intermediate fits 16 bits.
+ */
+static void full_to_limited(unsigned char *p, size_t n, unsigned k, unsigned offset255) {
+  for (size_t i = 0; i < n; i++) p[i] = (unsigned char)div255_round((unsigned)p[i] * k + offset255);
+}
+
+static void execute_i420(napi_env env, void *data) {
+  (void)env; /* must not touch JS here */
+  EncodeJob *job = (EncodeJob *)data;
+
+  if (tls_compressor == NULL) {
+    tls_compressor = tjInitCompress();
+    if (tls_compressor == NULL) {
+      snprintf(job->error, ERR_LEN, "tjInitCompress: %s", tjGetErrorStr2(NULL));
+      return;
+    }
+  }
+  if (tjEncodeYUV3(tls_compressor, job->rgb, job->width, 0 /* pitch = width * 3 */, job->height, TJPF_RGB, job->yuv,
+                   1 /* rows unpadded */, TJSAMP_420, 0) != 0) {
+    snprintf(job->error, ERR_LEN, "tjEncodeYUV3: %s", tjGetErrorStr2(tls_compressor));
+    tjDestroy(tls_compressor);
+    tls_compressor = NULL;
+    return;
+  }
+  size_t luma = (size_t)job->width * (size_t)job->height;
+  full_to_limited(job->yuv, luma, 219, 16 * 255);
+  full_to_limited(job->yuv + luma, job->yuv_size - luma, 224, 128 * 255 - 128 * 224);
+}
+
+static void complete_i420(napi_env env, napi_status status, void *data) {
+  EncodeJob *job = (EncodeJob *)data;
+  napi_value argv[2] = {NULL, NULL};
+  napi_value cb, undefined;
+  size_t argc = 1;
+
+  if (napi_get_reference_value(env, job->callback_ref, &cb) != napi_ok || cb == NULL ||
+      napi_get_undefined(env, &undefined) != napi_ok) {
+    free_job(env, job);
+    return;
+  }
+  const char *errmsg = NULL;
+  if (status == napi_cancelled) errmsg = "framewire_jpeg: conversion cancelled";
+  else if (status != napi_ok) errmsg = "framewire_jpeg: async work failed";
+  else if (job->error[0] != '\0') errmsg = job->error;
+
+  if (errmsg == NULL) {
+    if (napi_get_reference_value(env, job->output_ref, &argv[1]) != napi_ok || argv[1] == NULL) {
+      errmsg = "framewire_jpeg: output Buffer lost";
+    } else {
+      napi_get_null(env, &argv[0]);
+      argc = 2;
+    }
+  }
+  if (errmsg != NULL) {
+    napi_value msg;
+    if (napi_create_string_utf8(env, errmsg, NAPI_AUTO_LENGTH, &msg) != napi_ok ||
+        napi_create_error(env, NULL, msg, &argv[0]) != napi_ok) {
+      free_job(env, job);
+      return;
+    }
+    argc = 1;
+  }
+  free_job(env, job); /* argv[1] stays alive: it is on this handle scope */
+  napi_value result;
+  napi_call_function(env, undefined, cb, argc, argv, &result);
+}
+
+static napi_value rgb_to_i420(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  EncodeJob *job = NULL;
+
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    throw_error(env, 'E', "framewire_jpeg: reading arguments failed");
+    return NULL;
+  }
+  if (argc < 4) {
+    throw_error(env, 'T', "rgbToI420(rgb, width, height, callback) needs 4 arguments");
+    return NULL;
+  }
+  int width, height;
+  const unsigned char *rgb;
+  if (!get_rgb_args(env, argv, &rgb, &width, &height)) return NULL;
+  if (!get_callback(env, argv[3])) return NULL;
+  unsigned long size = tjBufSizeYUV2(width, 1, height, TJSAMP_420);
+  if (size == (unsigned long)-1) {
+    throw_error(env, 'R', "width x height is too large for TurboJPEG");
+    return NULL;
+  }
+
+  job = (EncodeJob *)calloc(1, sizeof *job);
+  if (job == NULL) {
+    throw_error(env, 'E', "framewire_jpeg: out of memory");
+    return NULL;
+  }
+  job->rgb = rgb;
+  job->width = width;
+  job->height = height;
+  job->yuv_size = (size_t)size;
+
+  napi_value output, resource_name;
+  void *out = NULL;
+  /* Made here, filled on the pool thread: an ordinary Buffer, nothing to free by hand. */
+  NAPI_CALL(env, napi_create_buffer(env, job->yuv_size, &out, &output), "napi_create_buffer");
+  job->yuv = (unsigned char *)out;
+  NAPI_CALL(env, napi_create_reference(env, output, 1, &job->output_ref), "napi_create_reference(output)");
+  NAPI_CALL(env, napi_create_reference(env, argv[0], 1, &job->input_ref), "napi_create_reference(rgb)");
+  NAPI_CALL(env, napi_create_reference(env, argv[3], 1, &job->callback_ref), "napi_create_reference(callback)");
+  NAPI_CALL(env, napi_create_string_utf8(env, "framewire:i420", NAPI_AUTO_LENGTH, &resource_name),
+            "napi_create_string_utf8");
+  NAPI_CALL(env, napi_create_async_work(env, NULL, resource_name, execute_i420, complete_i420, job, &job->work),
+            "napi_create_async_work");
+  NAPI_CALL(env, napi_queue_async_work(env, job->work), "napi_queue_async_work");
+  return NULL;
+
+fail:
+  free_job(env, job);
+  return NULL;
+}
+
 /* ---------------------------------------------------------------- module */
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   if (napi_create_function(env, "encodeRgb", NAPI_AUTO_LENGTH, encode_rgb, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "encodeRgb", fn) != napi_ok) {
-    throw_error(env, 'E', "framewire_jpeg: could not export encodeRgb");
+      napi_set_named_property(env, exports, "encodeRgb", fn) != napi_ok ||
+      napi_create_function(env, "rgbToI420", NAPI_AUTO_LENGTH, rgb_to_i420, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "rgbToI420", fn) != napi_ok) {
+    throw_error(env, 'E', "framewire_jpeg: could not export its functions");
     return NULL;
   }
   return exports;

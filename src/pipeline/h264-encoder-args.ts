@@ -82,8 +82,15 @@ export function validateH264Settings(s: Partial<H264Settings> & Pick<H264Setting
   return Object.freeze({ width: s.width, height: s.height, fps: s.fps, bitrate: s.bitrate, gop: s.gop, preset, vaapiDevice });
 }
 
-/** Where the pictures come from: raw rgb24 on stdin (the encoder), or ffmpeg's own test source (the probe). */
-export type H264Input = { kind: 'rgb24-stdin'; width: number; height: number } | { kind: 'testsrc'; frames: number };
+/**
+ * Where the pictures come from: raw frames on stdin (the encoder), or ffmpeg's own test source (the probe).
+ * rgb24 may be of any size (ffmpeg scales it, and swscale converts it to YUV); i420 is already converted
+ * (native-jpeg.ts: BT.601, limited range, centre-sited chroma) and is at the output size.
+ */
+export type H264Input =
+  | { kind: 'rgb24-stdin'; width: number; height: number }
+  | { kind: 'i420-stdin' }
+  | { kind: 'testsrc'; frames: number };
 
 /** Per encoder: options before the input, filters after scaling, and the encoder's own options. */
 function encoderParts(name: H264EncoderName, s: H264Settings): { beforeInput: string[]; filters: string[]; codec: string[] } {
@@ -133,15 +140,21 @@ export function buildH264EncoderArgs(name: H264EncoderName, settings: H264Settin
   const inputArgs =
     input.kind === 'rgb24-stdin'
       ? ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${input.width}x${input.height}`, '-r', String(fps), '-i', 'pipe:0']
-      : ['-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=${fps}`, '-frames:v', String(input.frames)];
+      : input.kind === 'i420-stdin'
+        ? // What the frames are, so that no filter "corrects" them; `format=yuv420p` below is then a no-op.
+          ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-color_range', 'tv', '-colorspace', 'smpte170m', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0']
+        : ['-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=${fps}`, '-frames:v', String(input.frames)];
   const scale = input.kind === 'rgb24-stdin' && (input.width !== width || input.height !== height) ? [`scale=${width}:${height}:flags=bilinear`] : [];
+  // TurboJPEG averages each 2x2 block: chroma sits at its centre, not H.264's default (left).
+  const siting = input.kind === 'i420-stdin' ? ['-chroma_sample_location', 'center'] : [];
   return [
     '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error',
     ...beforeInput,
     ...inputArgs,
     '-vf', [...scale, ...filters].join(','),
     ...codec,
-    // swscale converted with the BT.601 matrix (limited range); saying so in the VUI keeps decoders that
+    ...siting,
+    // swscale (or native-jpeg.ts) converted with the BT.601 matrix (limited range); saying so in the VUI keeps decoders that
     // assume BT.709 for an untagged stream (Chromium's) from shifting the colours.
     '-colorspace', 'smpte170m', '-color_primaries', 'smpte170m', '-color_trc', 'smpte170m', '-color_range', 'tv',
     '-flush_packets', '1',

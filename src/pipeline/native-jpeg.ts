@@ -1,7 +1,8 @@
 /**
  * The optional native JPEG encoder: libjpeg-turbo's TurboJPEG through a small Node-API addon
  * (native/src/framewire_jpeg.c, built by scripts/build-native.mjs at install/build time when the library is there).
- * It skips sharp's per-call libvips pipeline set-up, which dominates at video frame sizes.
+ * It skips sharp's per-call libvips pipeline set-up, which dominates at video frame sizes. It also converts
+ * RGB24 to I420 for the H.264 encoder (its ffmpeg child then skips swscale's slower conversion).
  *
  * `nativeJpeg` is null when the addon is not built, does not load, or FRAMEWIRE_NATIVE_JPEG=0;
  * `nativeJpegStatus()` says which, for logs. Callers fall back to sharp. See docs/native-encoder.md.
@@ -18,10 +19,34 @@ export interface NativeJpeg {
    * TurboJPEG failures. The caller must not modify `rgb` until the promise settles.
    */
   encodeRgb(rgb: Buffer, width: number, height: number, quality: number): Promise<Buffer>;
+  /**
+   * Planar I420 (ffmpeg's yuv420p) from packed RGB24: BT.601, limited range (Y 16..235, Cb/Cr 16..240),
+   * chroma the mean of each 2x2 block (centre-sited). Y plane, then U, then V, rows unpadded; chroma planes
+   * are ceil(width/2) x ceil(height/2), so the result is `i420Size(width, height)` bytes. TurboJPEG's SIMD
+   * colour conversion, on libuv's thread pool; errors as for encodeRgb. Don't modify `rgb` until it settles.
+   */
+  rgbToI420(rgb: Buffer, width: number, height: number): Promise<Buffer>;
+}
+
+/** Bytes of an I420 picture of this size (odd sizes round the chroma planes up). */
+export function i420Size(width: number, height: number): number {
+  return width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
 }
 
 interface Addon {
   encodeRgb(rgb: Buffer, width: number, height: number, quality: number, callback: (err: Error | null, jpeg?: Buffer) => void): void;
+  rgbToI420(rgb: Buffer, width: number, height: number, callback: (err: Error | null, yuv?: Buffer) => void): void;
+}
+
+/** Calls one of the addon's callback functions as a promise; argument errors are thrown synchronously. */
+function promised(call: (cb: (err: Error | null, out?: Buffer) => void) => void): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    try {
+      call((err, out) => (err || !out ? reject(err ?? new Error('no output')) : resolve(out)));
+    } catch (e) {
+      reject(e as Error);
+    }
+  });
 }
 
 /** Path of the built addon, relative to the package root. */
@@ -60,16 +85,12 @@ function load(): { addon: NativeJpeg | null; status: string } {
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
     return { addon: null, status: `failed to load ${NATIVE_JPEG_ADDON}: ${msg}` };
   }
-  if (typeof raw?.encodeRgb !== 'function') return { addon: null, status: `${NATIVE_JPEG_ADDON} has no encodeRgb` };
+  for (const fn of ['encodeRgb', 'rgbToI420'] as const) {
+    if (typeof raw?.[fn] !== 'function') return { addon: null, status: `${NATIVE_JPEG_ADDON} has no ${fn} (an old build? npm run build)` };
+  }
   const addon: NativeJpeg = {
-    encodeRgb: (rgb, width, height, quality) =>
-      new Promise<Buffer>((resolve, reject) => {
-        try {
-          raw.encodeRgb(rgb, width, height, quality, (err, jpeg) => (err || !jpeg ? reject(err ?? new Error('no output')) : resolve(jpeg)));
-        } catch (e) {
-          reject(e as Error); // argument errors are thrown synchronously by the addon
-        }
-      }),
+    encodeRgb: (rgb, width, height, quality) => promised((cb) => raw.encodeRgb(rgb, width, height, quality, cb)),
+    rgbToI420: (rgb, width, height) => promised((cb) => raw.rgbToI420(rgb, width, height, cb)),
   };
   return { addon, status: 'native libjpeg-turbo' };
 }
