@@ -1,7 +1,8 @@
 /**
  * The H.264 encoder process (src/pipeline/h264-encoder.ts) and encoder selection (h264-encoder-probe.ts)
  * with the real ffmpeg: the test pattern in, access units out matched to their frames, decoded back by
- * ffprobe; JPEG input; the in-flight bound; a killed and a stalled encoder; a host without libx264.
+ * ffprobe; JPEG input; the in-flight bound; a killed and a stalled encoder; a host without libx264; colours
+ * through the native I420 conversion and through ffmpeg's own.
  */
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +15,8 @@ import { H264Encoder, type EncodedAccessUnit, type H264EncoderOptions, type H264
 import { probeH264Encoder, selectH264Encoder } from '../../src/pipeline/h264-encoder-probe.js';
 import { HARDWARE_ENCODERS } from '../../src/pipeline/h264-encoder-args.js';
 import { parseSps } from '../../src/codecs/h264/sps.js';
-import { TestPatternRenderer, TestPatternSource } from '../../src/sources/testpattern.js';
+import { BAR_COLOURS, BAR_HEIGHT_FRACTION, TestPatternRenderer, TestPatternSource } from '../../src/sources/testpattern.js';
+import { nativeJpeg, nativeJpegStatus } from '../../src/pipeline/native-jpeg.js';
 import type { RawFrame, SourceEvent } from '../../src/sources/source.js';
 import { FramewireError } from '../../src/errors.js';
 import { requireTool } from '../helpers/tools.js';
@@ -69,6 +71,32 @@ function ffprobeFrames(file: string): { frames: { key_frame: number; pict_type: 
 
 function needFfmpeg(t: TestContext): boolean {
   return requireTool(t, 'ffmpeg', ['-version'], 'apt-get install ffmpeg') && requireTool(t, 'ffprobe', ['-version'], 'apt-get install ffmpeg');
+}
+
+/** The native addon is there, or the test is skipped loudly (and fails in CI, which builds it). */
+function needNative(t: TestContext): boolean {
+  if (nativeJpeg) return true;
+  const why = `native addon not available: ${nativeJpegStatus()}`;
+  if (process.env.CI === 'true' && process.env.FRAMEWIRE_NATIVE_JPEG !== '0') throw new Error(`${why}: CI must build it`);
+  console.warn(`\n*** SKIPPED: ${why} ***\n`);
+  t.skip(why);
+  return false;
+}
+
+/** The last picture of an Annex B file decoded by ffmpeg to rgb24 (it follows the stream's colour tags), and those tags. */
+function decodeLast(file: string, w: number, h: number): { rgb: Buffer; tags: Record<string, string> } {
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-f', 'h264', '-i', file, '-vf', 'reverse', '-frames:v', '1', '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1'], {
+    maxBuffer: 64 << 20,
+    timeout: 30_000,
+  });
+  assert.equal(r.status, 0, r.stderr.toString());
+  assert.equal(r.stdout.length, w * h * 3);
+  const p = spawnSync('ffprobe', ['-v', 'error', '-f', 'h264', '-show_streams', '-show_entries', 'stream=color_range,color_space,color_primaries,color_transfer,chroma_location', '-of', 'json', file], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(p.status, 0, p.stderr);
+  return { rgb: r.stdout, tags: (JSON.parse(p.stdout) as { streams: Record<string, string>[] }).streams[0]! };
 }
 
 const base: H264EncoderOptions = { width: W, height: H, fps: 30, bitrate: 1_000_000, gop: 15, encoder: 'libx264' };
@@ -140,6 +168,49 @@ describe('H.264 encoder with ffmpeg', () => {
     assert.equal(tailProbe.frames.length, 45);
     await enc.stop();
   });
+
+  // Both paths, so a wrong matrix or range in either shows: a full-range picture read as limited range (or
+  // the reverse) moves the bars' 16 and 235 by 16..20, well outside the tolerance.
+  for (const path of ['i420', 'rgb24'] as const) {
+    test(`${path === 'i420' ? 'native I420 conversion' : 'rgb24 to ffmpeg (swscale)'}: decoded colours match the test pattern within ±6, stream tagged BT.601 limited range`, { timeout: 60_000 }, async (t) => {
+      if (!needFfmpeg(t)) return;
+      if (path === 'i420' && !needNative(t)) return;
+      const { enc, rec } = await start({ nativeI420: path === 'i420', bitrate: 4_000_000 });
+      assert.equal(enc.inputFormat, path);
+      const n = 10;
+      for (let seq = 0; seq < n; seq++) {
+        assert.equal(enc.encode(rgbFrame(renderer, seq)), true, `frame ${seq} accepted`);
+        await rec.until(() => rec.aus.length >= seq - 1, 15_000, `access unit ${seq - 1}`);
+      }
+      await rec.until(() => rec.aus.length === n, 15_000, `${n} access units`);
+      assert.deepEqual(rec.aus.map((a) => a.seq), Array.from({ length: n }, (_, i) => i), 'in order');
+      assert.equal(enc.stats.badFrames, 0);
+      const file = join(dir, `colours-${path}.h264`);
+      writeFileSync(file, Buffer.concat(rec.aus.map((a) => a.data)));
+      const { rgb, tags } = decodeLast(file, W, H);
+      assert.equal(tags.color_range, 'tv');
+      assert.equal(tags.color_space, 'smpte170m');
+      if (path === 'i420') assert.equal(tags.chroma_location, 'center', 'TurboJPEG averages 2x2 blocks: centre-sited chroma');
+      const barW = W / BAR_COLOURS.length;
+      const y = Math.floor((H * BAR_HEIGHT_FRACTION) / 2);
+      BAR_COLOURS.forEach((want, i) => {
+        const o = (y * W + Math.floor((i + 0.5) * barW)) * 3;
+        const got = [rgb[o]!, rgb[o + 1]!, rgb[o + 2]!];
+        assert.ok(
+          got.every((v, c) => Math.abs(v - want[c]!) <= 6),
+          `bar ${i}: decoded ${got.join(',')}, drawn ${want.join(',')}`,
+        );
+      });
+      // And the whole picture, text, ball and edges included.
+      const src = renderer.render(n - 1, 1_700_000_000_000_000 + (n - 1) * 33_333);
+      let sum = 0;
+      for (let i = 0; i < src.length; i++) sum += Math.abs(src[i]! - rgb[i]!);
+      const mad = sum / src.length;
+      assert.ok(mad < 5, `mean absolute difference to the frame drawn: ${mad.toFixed(2)}`);
+      t.diagnostic(`${path}: mean absolute difference ${mad.toFixed(2)}`);
+      await enc.stop();
+    });
+  }
 
   test('JPEG frames are decoded before ffmpeg (scaled to the output size); one that does not decode is counted, the rest keep their labels', { timeout: 60_000 }, async (t) => {
     if (!needFfmpeg(t)) return;
