@@ -8,8 +8,8 @@
  *             callback: (err: Error | null, yuv?: Buffer) => void): void
  *
  * rgbToI420 is TurboJPEG's SIMD colour conversion and 2x2 chroma averaging (tjEncodeYUV3, TJSAMP_420, rows
- * unpadded), i.e. the first half of a JPEG encode: Y plane, then U, then V, each (w+1)/2 x (h+1)/2 for
- * chroma. TurboJPEG yields JFIF's full-range BT.601 YCbCr; H.264 decoders are most reliable with limited
+ * unpadded), i.e. the first half of a JPEG encode: Y plane, then U, then V, each w/2 x h/2 for chroma;
+ * even sizes only (TurboJPEG pads an odd one's Y plane). TurboJPEG yields JFIF's full-range BT.601 YCbCr; H.264 decoders are most reliable with limited
  * ("TV") range, so the planes are then squeezed to 16..235 (Y) and 16..240 (Cb, Cr) here, in the same pass
  * over memory that is still in cache. The result is BT.601 limited range with chroma sited at the centre
  * of each 2x2 block (libjpeg's averaging), what ffmpeg calls yuv420p with colorspace smpte170m.
@@ -397,6 +397,13 @@ static napi_value rgb_to_i420(napi_env env, napi_callback_info info) {
   const unsigned char *rgb;
   if (!get_rgb_args(env, argv, &rgb, &width, &height)) return NULL;
   if (!get_callback(env, argv[3])) return NULL;
+  /* TurboJPEG pads the Y plane of an odd size to even (tjPlaneWidth/Height): no longer plain I420. */
+  if (width % 2 != 0 || height % 2 != 0) {
+    char msg[120];
+    snprintf(msg, sizeof msg, "I420 needs an even width and height (got %dx%d)", width, height);
+    throw_error(env, 'R', msg);
+    return NULL;
+  }
   unsigned long size = tjBufSizeYUV2(width, 1, height, TJSAMP_420);
   if (size == (unsigned long)-1) {
     throw_error(env, 'R', "width x height is too large for TurboJPEG");

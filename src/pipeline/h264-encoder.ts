@@ -47,7 +47,7 @@ import {
 } from './h264-encoder-args.js';
 import { selectH264Encoder } from './h264-encoder-probe.js';
 import { InFlightFrames } from './h264-frame-labels.js';
-import { i420Size, nativeJpeg, type NativeJpeg } from './native-jpeg.js';
+import { i420Size, nativeJpeg, nativeJpegStatus, type NativeJpeg } from './native-jpeg.js';
 
 export interface H264EncoderOptions {
   width: number;
@@ -243,6 +243,14 @@ export class H264Encoder {
       const selection = await selectH264Encoder(this.opts.encoder ?? 'auto', { ffmpegPath: this.ffmpegPath, vaapiDevice: this.settings.vaapiDevice });
       this.encoderName = selection.encoder;
       sink.event({ kind: 'log', level: 'info', text: selection.summary });
+      const { width, height } = this.settings;
+      sink.event({
+        kind: 'log',
+        level: 'info',
+        text: this.native
+          ? `H.264 input: frames at ${width}x${height} converted to I420 by libjpeg-turbo here; other sizes as rgb24, scaled and converted by ffmpeg`
+          : `H.264 input: rgb24, converted by ffmpeg (native addon: ${this.opts.nativeI420 === false ? 'not used' : nativeJpegStatus()})`,
+      });
     } catch (e) {
       this.started = false;
       throw toFramewireError(e, 'E_UNSUPPORTED');

@@ -21,16 +21,17 @@ export interface NativeJpeg {
   encodeRgb(rgb: Buffer, width: number, height: number, quality: number): Promise<Buffer>;
   /**
    * Planar I420 (ffmpeg's yuv420p) from packed RGB24: BT.601, limited range (Y 16..235, Cb/Cr 16..240),
-   * chroma the mean of each 2x2 block (centre-sited). Y plane, then U, then V, rows unpadded; chroma planes
-   * are ceil(width/2) x ceil(height/2), so the result is `i420Size(width, height)` bytes. TurboJPEG's SIMD
-   * colour conversion, on libuv's thread pool; errors as for encodeRgb. Don't modify `rgb` until it settles.
+   * chroma the mean of each 2x2 block (centre-sited). Y plane, then U, then V (width/2 x height/2 each),
+   * rows unpadded: `i420Size(width, height)` bytes. Width and height must be even (RangeError otherwise).
+   * TurboJPEG's SIMD colour conversion, on libuv's thread pool; other errors as for encodeRgb. Don't modify
+   * `rgb` until it settles.
    */
   rgbToI420(rgb: Buffer, width: number, height: number): Promise<Buffer>;
 }
 
-/** Bytes of an I420 picture of this size (odd sizes round the chroma planes up). */
+/** Bytes of an I420 picture of this (even) size. */
 export function i420Size(width: number, height: number): number {
-  return width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
+  return (width * height * 3) / 2;
 }
 
 interface Addon {
