@@ -115,6 +115,8 @@ export interface EncodeSettings {
   preset?: X264Preset;
   /** Frames between encode() and their access unit at most (H264Encoder's maxInFlight; plain ffmpeg: frames ahead of its output). */
   inFlight?: number;
+  /** H264Encoder only: false keeps frames rgb24 (ffmpeg converts them) even with the native addon; default true. */
+  nativeI420?: boolean;
 }
 
 export interface EncoderRun {
@@ -127,7 +129,10 @@ export interface EncoderRun {
   latencyMs: number[];
 }
 
-/** framewire's H264Encoder (libx264, the arguments `serve` uses), fed `count` frames as fast as it takes them. */
+/**
+ * framewire's H264Encoder (libx264, the arguments `serve` uses), fed `count` frames as fast as it takes them.
+ * Its Node side includes the I420 conversion on libuv's pool threads (process CPU counts every thread).
+ */
 export async function h264EncoderRun(frame: (i: number) => Buffer, count: number, s: EncodeSettings): Promise<EncoderRun> {
   const inFlight = s.inFlight ?? H264_DEFAULTS.maxInFlight;
   const enc = new H264Encoder({
@@ -139,6 +144,7 @@ export async function h264EncoderRun(frame: (i: number) => Buffer, count: number
     preset: s.preset ?? H264_DEFAULTS.preset,
     encoder: 'libx264',
     maxInFlight: inFlight,
+    nativeI420: s.nativeI420 ?? true,
   });
   const aus: EncodedAccessUnit[] = [];
   const sentAt: number[] = [];
@@ -164,7 +170,10 @@ export async function h264EncoderRun(frame: (i: number) => Buffer, count: number
   }
 }
 
-/** The same arguments, the same frames, the output only counted: ffmpeg alone. */
+/**
+ * The same encoder arguments, the same rgb24 frames, the output only counted: ffmpeg alone, fed rgb24 as a
+ * user of ffmpeg would, converting them with swscale.
+ */
 export async function plainFfmpegRun(ffmpeg: string, frame: (i: number) => Buffer, count: number, s: EncodeSettings): Promise<{ ffmpegMs: number; nodeMs: number }> {
   const inFlight = s.inFlight ?? H264_DEFAULTS.maxInFlight;
   const settings = validateH264Settings({ width: s.width, height: s.height, fps: H264_DEFAULTS.fps, bitrate: s.bitrate, gop: H264_DEFAULTS.gop, preset: s.preset ?? H264_DEFAULTS.preset });

@@ -1,13 +1,29 @@
 /**
- * 1b. CPU per frame of H264Encoder (its ffmpeg child and the Node side: feeding frames, FLV parsing, access
- * units, labels) against plain ffmpeg with the same arguments on the same frames; and the delay from a frame
- * in to its access unit out, one frame at a time.
+ * 1b. CPU per frame of H264Encoder (its ffmpeg child and the Node side: converting frames to I420 with the
+ * native addon, feeding frames, FLV parsing, access units, labels) against plain ffmpeg with the same encoder
+ * arguments on the same rgb24 frames (swscale converting them); H264Encoder without the native conversion;
+ * the conversion alone; and the delay from a frame in to its access unit out, one frame at a time.
  */
 import { findFfmpeg } from '../../src/sources/ffmpeg/locate.js';
 import { f1, type BenchContext, type Scenario, type Section } from '../lib/context.js';
 import { H264_DEFAULTS, h264EncoderRun, plainFfmpegRun } from '../lib/h264.js';
 import { testFrames } from '../lib/media.js';
 import { median, percentile } from '../lib/stats.js';
+import { i420Size, nativeJpeg } from '../../src/pipeline/native-jpeg.js';
+
+/**
+ * CPU ms per frame of the native rgb24 → I420 conversion alone, one at a time, into a reused buffer as
+ * H264Encoder does; null without the addon.
+ */
+async function conversionMs(frames: Buffer[], w: number, h: number): Promise<number | null> {
+  if (!nativeJpeg) return null;
+  const out = Buffer.allocUnsafeSlow(i420Size(w, h));
+  for (let i = 0; i < 10; i++) await nativeJpeg.rgbToI420(frames[i % frames.length]!, w, h, out);
+  const cpu0 = process.cpuUsage();
+  for (const f of frames) await nativeJpeg.rgbToI420(f, w, h, out);
+  const cpu = process.cpuUsage(cpu0);
+  return (cpu.user + cpu.system) / 1000 / frames.length;
+}
 
 const BITRATE = 2_000_000;
 const TARGET = 1.2;
@@ -27,7 +43,10 @@ export const h264Cost: Scenario = {
     const plainN: number[] = [];
     const oursF: number[] = [];
     const oursN: number[] = [];
-    // Alternating, so drift in what else the machine does falls on both alike.
+    const rgbF: number[] = [];
+    const rgbN: number[] = [];
+    const convert: number[] = [];
+    // Alternating, so drift in what else the machine does falls on all alike.
     for (let r = 0; r < runs; r++) {
       const p = await plainFfmpegRun(ffmpeg, frame, n, settings);
       plainF.push(p.ffmpegMs / n);
@@ -35,15 +54,31 @@ export const h264Cost: Scenario = {
       const o = await h264EncoderRun(frame, n, settings);
       oursF.push(o.ffmpegMs / n);
       oursN.push(o.nodeMs / n);
+      if (nativeJpeg) {
+        const g = await h264EncoderRun(frame, n, { ...settings, nativeI420: false });
+        rgbF.push(g.ffmpegMs / n);
+        rgbN.push(g.nodeMs / n);
+        const c = await conversionMs(frames, w, h);
+        if (c !== null) convert.push(c);
+      }
     }
     const pf = median(plainF);
     const pn = median(plainN);
     const of = median(oursF);
     const on = median(oursN);
     const ratio = (of + on) / (pf + pn);
+    const rf = rgbF.length > 0 ? median(rgbF) : null;
+    const rn = rgbN.length > 0 ? median(rgbN) : null;
+    const conv = convert.length > 0 ? median(convert) : null;
     const one = await h264EncoderRun(frame, n, { ...settings, inFlight: 1 });
     const lat = [...one.latencyMs].sort((a, b) => a - b);
-    ctx.log(`h264-cost: plain ffmpeg ${pf.toFixed(2)} + ${pn.toFixed(2)} ms/frame, H264Encoder ${of.toFixed(2)} + ${on.toFixed(2)} ms/frame = ${ratio.toFixed(2)}×; one at a time p50 ${percentile(lat, 50).toFixed(1)} ms`);
+    const input = nativeJpeg ? 'I420 converted natively' : 'rgb24, no native addon';
+    ctx.log(
+      `h264-cost: plain ffmpeg ${pf.toFixed(2)} + ${pn.toFixed(2)} ms/frame, H264Encoder (${input}) ${of.toFixed(2)} + ${on.toFixed(2)} ms/frame = ${ratio.toFixed(2)}×` +
+        (rf !== null && rn !== null ? `, H264Encoder rgb24 ${rf.toFixed(2)} + ${rn.toFixed(2)} ms/frame` : '') +
+        (conv !== null ? `, conversion alone ${conv.toFixed(2)} ms/frame` : '') +
+        `; one at a time p50 ${percentile(lat, 50).toFixed(1)} ms`,
+    );
     ctx.targets.push({
       target: `H264Encoder CPU per frame ≤ ${TARGET}× plain ffmpeg, same arguments (${w}×${h})`,
       value: `${(of + on).toFixed(2)} vs ${(pf + pn).toFixed(2)} ms = ${ratio.toFixed(2)}×`,
@@ -55,10 +90,14 @@ export const h264Cost: Scenario = {
         {
           headers: ['encoder', 'ffmpeg ms / frame', 'Node side ms / frame', 'total ms / frame', 'ratio'],
           rows: [
-            ['plain ffmpeg, same arguments, frames written to its stdin', f1(pf, 2), f1(pn, 2), f1(pf + pn, 2), '1.00×'],
-            ['H264Encoder', f1(of, 2), f1(on, 2), f1(of + on, 2), `${ratio.toFixed(2)}×`],
+            ['plain ffmpeg, same arguments, rgb24 frames written to its stdin', f1(pf, 2), f1(pn, 2), f1(pf + pn, 2), '1.00×'],
+            [`H264Encoder (${input})`, f1(of, 2), f1(on, 2), f1(of + on, 2), `${ratio.toFixed(2)}×`],
+            ...(rf !== null && rn !== null ? [['H264Encoder, rgb24 to ffmpeg (nativeI420: false)', f1(rf, 2), f1(rn, 2), f1(rf + rn, 2), `${((rf + rn) / (pf + pn)).toFixed(2)}×`]] : []),
           ],
         },
+        ...(conv !== null
+          ? [{ caption: 'the native rgb24 → I420 conversion alone (included in H264Encoder\'s Node side above)', headers: ['CPU ms / frame'], rows: [[f1(conv, 2)]] }]
+          : []),
         {
           caption: 'frame in → access unit out, one frame in flight at a time (H264Encoder)',
           headers: ['frames', 'p50 ms', 'p95 ms', 'max ms'],
@@ -67,6 +106,7 @@ export const h264Cost: Scenario = {
       ],
       notes: [
         `${n} test-pattern frames at ${w}×${h}, rendered before timing and held in memory; libx264 ${H264_DEFAULTS.preset}, ${BITRATE / 1e6} Mbit/s, GOP ${H264_DEFAULTS.gop}, the arguments \`serve\` uses (\`buildH264EncoderArgs\`); median of ${runs} run(s) each, plain and H264Encoder alternating.`,
+        'Plain ffmpeg gets rgb24, as a user of ffmpeg would feed it, and converts with swscale; H264Encoder converts frames at the output size to I420 with the native addon (libjpeg-turbo) on libuv\'s thread pool when it is built, and its Node side includes that CPU (all threads of the process count).',
         `Frames are fed as fast as each takes them, at most ${H264_DEFAULTS.maxInFlight} ahead of the output (H264Encoder's default maxInFlight). ffmpeg's CPU is its utime + stime from /proc when the last access unit is out; the Node side is this process's CPU over the same span: writing frames, and for plain ffmpeg parsing the FLV tags to count access units, for H264Encoder also building labelled access units.`,
       ],
     };

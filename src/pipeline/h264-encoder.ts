@@ -84,6 +84,8 @@ interface RawPicture {
   width: number;
   height: number;
   format: H264InputFormat;
+  /** An I420 buffer of this encoder's: back to the spares once ffmpeg has it. */
+  recycle?: () => void;
 }
 
 /** An access unit of the encode, labelled with the frame it codes. */
@@ -170,6 +172,11 @@ export class H264Encoder {
   private writeChain: Promise<void> = Promise.resolve();
   private lastInput: { width: number; height: number; format: H264InputFormat } | null = null;
   private readonly native: NativeJpeg | null;
+  /**
+   * I420 buffers ffmpeg is done with, reused: a new 1.4 MB Buffer per 720p frame costs more in V8's major
+   * GCs (external-memory pressure) than the conversion itself on a busy heap. At most maxInFlight + 1 kept.
+   */
+  private readonly i420Spares: Buffer[] = [];
   private lost = false;
   private lostAtMs = 0;
   private backoffMs: number;
@@ -299,7 +306,7 @@ export class H264Encoder {
         const raw = await ready;
         if (raw) {
           handedOver = raw.data === frame.data;
-          this.writeRaw(label, raw, handedOver ? release : undefined);
+          this.writeRaw(label, raw, handedOver ? release : raw.recycle);
         }
       } catch (e) {
         this.sink?.event({ kind: 'log', level: 'error', text: `H.264: frame ${label.seq} not written: ${toFramewireError(e).message}` });
@@ -332,9 +339,15 @@ export class H264Encoder {
   /** rgb24 at the output size to I420 with the addon; null (counted, logged) if that fails. Other pictures pass. */
   private async toI420(seq: number, rgb: RawPicture): Promise<RawPicture | null> {
     if (!this.native || rgb.width !== this.settings.width || rgb.height !== this.settings.height) return rgb;
+    const out = this.i420Spares.pop() ?? Buffer.allocUnsafeSlow(i420Size(rgb.width, rgb.height));
+    const recycle = (): void => {
+      if (this.i420Spares.length <= this.maxInFlight) this.i420Spares.push(out);
+    };
     try {
-      return { data: await this.native.rgbToI420(rgb.data, rgb.width, rgb.height), width: rgb.width, height: rgb.height, format: 'i420' };
+      const data = await this.native.rgbToI420(rgb.data, rgb.width, rgb.height, out);
+      return { data, width: rgb.width, height: rgb.height, format: 'i420', recycle };
     } catch (e) {
+      recycle();
       this.stats.badFrames++;
       if (this.stats.badFrames % 100 === 1) {
         this.sink?.event({ kind: 'log', level: 'warn', text: `H.264: frame ${seq} not converted to I420 (${this.stats.badFrames} bad frames so far): ${String(e)}` });

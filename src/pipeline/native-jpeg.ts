@@ -24,9 +24,11 @@ export interface NativeJpeg {
    * chroma the mean of each 2x2 block (centre-sited). Y plane, then U, then V (width/2 x height/2 each),
    * rows unpadded: `i420Size(width, height)` bytes. Width and height must be even (RangeError otherwise).
    * TurboJPEG's SIMD colour conversion, on libuv's thread pool; other errors as for encodeRgb. Don't modify
-   * `rgb` until it settles.
+   * `rgb` until it settles. `out` (exactly that size, not overlapping `rgb`) is written and returned instead
+   * of a new Buffer: reusing a few spares V8's GC the pressure of a large new Buffer per frame; don't touch
+   * it until the promise settles.
    */
-  rgbToI420(rgb: Buffer, width: number, height: number): Promise<Buffer>;
+  rgbToI420(rgb: Buffer, width: number, height: number, out?: Buffer): Promise<Buffer>;
 }
 
 /** Bytes of an I420 picture of this (even) size. */
@@ -37,6 +39,7 @@ export function i420Size(width: number, height: number): number {
 interface Addon {
   encodeRgb(rgb: Buffer, width: number, height: number, quality: number, callback: (err: Error | null, jpeg?: Buffer) => void): void;
   rgbToI420(rgb: Buffer, width: number, height: number, callback: (err: Error | null, yuv?: Buffer) => void): void;
+  rgbToI420(rgb: Buffer, width: number, height: number, out: Buffer, callback: (err: Error | null, yuv?: Buffer) => void): void;
 }
 
 /** Calls one of the addon's callback functions as a promise; argument errors are thrown synchronously. */
@@ -91,7 +94,8 @@ function load(): { addon: NativeJpeg | null; status: string } {
   }
   const addon: NativeJpeg = {
     encodeRgb: (rgb, width, height, quality) => promised((cb) => raw.encodeRgb(rgb, width, height, quality, cb)),
-    rgbToI420: (rgb, width, height) => promised((cb) => raw.rgbToI420(rgb, width, height, cb)),
+    rgbToI420: (rgb, width, height, out) =>
+      promised((cb) => (out === undefined ? raw.rgbToI420(rgb, width, height, cb) : raw.rgbToI420(rgb, width, height, out, cb))),
   };
   return { addon, status: 'native libjpeg-turbo' };
 }

@@ -233,6 +233,18 @@ test('native I420: matches BT.601 limited range computed independently (within 2
   assert.deepEqual([...(await enc.rgbToI420(bw, 2, 2))], [16, 16, 235, 235, 128, 128]);
 });
 
+test('native I420: a given out Buffer is written and returned, every byte, the same as a new one', async (t) => {
+  const enc = requireNative(t);
+  if (!enc) return;
+  const out = Buffer.alloc(i420Size(640, 480), 0xa5);
+  for (const n of [1, 2]) {
+    const rgb = frame(640, 480, n);
+    const got = await enc.rgbToI420(rgb, 640, 480, out);
+    assert.equal(got, out, 'the same Buffer back');
+    assert.ok(out.equals(await enc.rgbToI420(rgb, 640, 480)), `frame ${n}: equal to a fresh conversion`);
+  }
+});
+
 test('native I420: bad arguments reject with TypeError/RangeError and the process keeps working', async (t) => {
   const enc = requireNative(t);
   if (!enc) return;
@@ -246,6 +258,9 @@ test('native I420: bad arguments reject with TypeError/RangeError and the proces
     ['width 64.5', () => enc.rgbToI420(rgb, 64.5, 48), RangeError, /width must be an integer/],
     ['height as a string', () => enc.rgbToI420(rgb, 64, '48' as unknown as number), TypeError, /height must be a number/],
     ['not a Buffer', () => enc.rgbToI420(new Array(9216).fill(0) as unknown as Buffer, 64, 48), TypeError, /rgb must be a Buffer/],
+    ['out too short', () => enc.rgbToI420(rgb, 64, 48, Buffer.alloc(4607)), RangeError, /out Buffer is 4607 bytes but 64x48 I420 needs 4608/],
+    ['out not a Buffer', () => enc.rgbToI420(rgb, 64, 48, 'x'.repeat(4608) as unknown as Buffer), TypeError, /out must be a Buffer/],
+    ['out inside rgb', () => enc.rgbToI420(rgb, 64, 48, rgb.subarray(100, 100 + 4608)), RangeError, /out must not overlap rgb/],
   ];
   for (const [name, call, type, message] of cases) {
     await assert.rejects(call, (e: unknown) => {
@@ -258,7 +273,7 @@ test('native I420: bad arguments reject with TypeError/RangeError and the proces
   const raw = (await import('node:module')).createRequire(import.meta.url)('../../native/build/Release/framewire_jpeg.node') as {
     rgbToI420: (...a: unknown[]) => void;
   };
-  assert.throws(() => raw.rgbToI420(rgb, 64, 48), (e: unknown) => e instanceof TypeError && /needs 4 arguments/.test(e.message));
+  assert.throws(() => raw.rgbToI420(rgb, 64, 48), (e: unknown) => e instanceof TypeError && /needs 4 or 5 arguments/.test(e.message));
   assert.throws(() => raw.rgbToI420(rgb, 64, 48, 'cb'), (e: unknown) => e instanceof TypeError && /callback must be a function/.test(e.message));
   assert.equal((await enc.rgbToI420(rgb, 64, 48)).length, i420Size(64, 48));
 });
