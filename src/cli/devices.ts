@@ -20,14 +20,14 @@ function sizeCell(s: { width: number; height: number; fps: number[] }): string {
   return s.fps.length ? `${s.width}x${s.height} (${s.fps.join(', ')})` : `${s.width}x${s.height}`;
 }
 
-/** One row per device format: ID, NAME, FORMAT, SIZES (fps); MJPEG rows are marked passthrough. */
+/** One row per device format: ID, NAME, FORMAT, SIZES (fps); MJPEG and H.264 rows are marked passthrough. */
 export function formatDeviceTable(devices: DeviceInfo[]): string {
   if (devices.length === 0) return 'no cameras found (is one connected, and may this user open it?)';
   const rows: [string, string, string, string][] = [['ID', 'NAME', 'FORMAT', 'SIZES (fps)']];
   for (const d of devices) {
     if (d.formats.length === 0) rows.push([d.id, d.name, '?', 'formats not listed']);
     d.formats.forEach((f, i) => {
-      const label = f.pixelFormat === 'mjpeg' ? 'mjpeg*' : f.pixelFormat;
+      const label = f.pixelFormat === 'mjpeg' ? 'mjpeg*' : f.pixelFormat === 'h264' ? 'h264+' : f.pixelFormat;
       rows.push([i === 0 ? d.id : '', i === 0 ? d.name : '', label, f.sizes.map(sizeCell).join(', ')]);
     });
   }
@@ -35,7 +35,11 @@ export function formatDeviceTable(devices: DeviceInfo[]): string {
   const w1 = Math.max(...rows.map((r) => r[1].length));
   const w2 = Math.max(...rows.map((r) => r[2].length));
   const lines = rows.map((r) => `${r[0].padEnd(w0)}  ${r[1].padEnd(w1)}  ${r[2].padEnd(w2)}  ${r[3]}`.trimEnd());
-  lines.push('', '* MJPEG: JPEGs are passed to clients untouched at that size.', `Use: framewire serve --source camera:${quoteId(devices[0]!.id)} --width W --height H --fps N`);
+  lines.push('', '* MJPEG: JPEGs are passed to clients untouched at that size.');
+  if (devices.some((d) => d.formats.some((f) => f.pixelFormat === 'h264'))) {
+    lines.push('+ H.264: forwarded untouched to H.264 viewers at that size; chosen over MJPEG with serve --codec h264.');
+  }
+  lines.push(`Use: framewire serve --source camera:${quoteId(devices[0]!.id)} --width W --height H --fps N`);
   return lines.join('\n');
 }
 

@@ -284,7 +284,7 @@ export async function runServe(argv: string[]): Promise<number> {
   const { config, tls: tlsChoice, record, token } = parsed;
   const tls = await tlsMaterial(tlsChoice, config.host);
   const spec = parseSourceSpec(config.source);
-  const source = createSource(spec, config.defaults, { loop: config.loop, h264Passthrough: config.passthrough });
+  const source = createSource(spec, config.defaults, { loop: config.loop, h264Passthrough: config.passthrough, codec: config.codec });
   const pem = tls ? { cert: tls.cert, key: tls.key } : undefined;
   const web = tls ? 'https' : 'http';
   const server = await startServer(config, source, {

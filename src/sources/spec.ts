@@ -74,11 +74,17 @@ export interface CreateSourceOptions {
   stallSeconds?: number;
   /** ffmpeg sources: forward an H.264 input's own access units (default true; docs/h264.md, Passthrough). */
   h264Passthrough?: boolean;
+  /** The server's codec setting: 'h264' makes a camera prefer its H.264 mode over MJPEG (docs/sources.md, Cameras). */
+  codec?: 'jpeg' | 'h264' | 'both';
 }
 
 export function createSource(spec: SourceSpec, request: SourceRequest, options: CreateSourceOptions = {}): Source {
   if (spec.kind === 'testpattern') return new TestPatternSource(request);
-  const planOptions = { ...(options.loop === undefined ? {} : { loop: options.loop }), ...(options.h264Passthrough === undefined ? {} : { h264: options.h264Passthrough }) };
+  const planOptions = {
+    ...(options.loop === undefined ? {} : { loop: options.loop }),
+    ...(options.h264Passthrough === undefined ? {} : { h264: options.h264Passthrough }),
+    ...(options.codec === undefined ? {} : { codec: options.codec }),
+  };
   return new FfmpegSource({
     plan: (ffmpegPath) => resolvePlan(ffmpegPath, spec, request, planOptions),
     request,

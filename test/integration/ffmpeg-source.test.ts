@@ -53,10 +53,10 @@ describe('source specs and ffmpeg command lines (pure)', () => {
   });
 
   test('camera input per platform', () => {
-    const mode = { width: 1280, height: 720, fps: 30, mjpeg: true };
+    const mode = { width: 1280, height: 720, fps: 30, format: 'mjpeg' as const };
     assert.deepEqual(cameraInputArgs('linux', '2', mode).args, ['-f', 'v4l2', '-input_format', 'mjpeg', '-video_size', '1280x720', '-framerate', '30', '-i', '/dev/video2']);
     assert.equal(cameraInputArgs('linux', '/dev/video0', mode).passthrough, true);
-    assert.deepEqual(cameraInputArgs('linux', '/dev/video0', { ...mode, mjpeg: false }).args, ['-f', 'v4l2', '-video_size', '1280x720', '-framerate', '30', '-i', '/dev/video0']);
+    assert.deepEqual(cameraInputArgs('linux', '/dev/video0', { ...mode, format: 'raw' as const }).args, ['-f', 'v4l2', '-video_size', '1280x720', '-framerate', '30', '-i', '/dev/video0']);
     const mac = cameraInputArgs('darwin', '0', mode);
     assert.deepEqual(mac.args, ['-f', 'avfoundation', '-video_size', '1280x720', '-framerate', '30', '-i', '0']);
     assert.equal(mac.passthrough, false);

@@ -33,6 +33,20 @@ test('linux: ffmpeg -list_formats all (stepwise sizes, unsupported formats skipp
   assert.ok(!mj.includes('2560x1440'));
 });
 
+test('linux: ffmpeg -list_formats all, a camera with H.264 beside MJPEG and YUYV', () => {
+  const formats = parseV4l2FfmpegFormats(fixture('linux-ffmpeg-5.1-v4l2-list-formats-h264.txt'));
+  assert.deepEqual(formats.map((f) => f.pixelFormat), ['yuyv422', 'h264', 'mjpeg']);
+  assert.deepEqual(sizes(formats[1]), ['640x480', '800x448', '1280x720', '1600x896', '1920x1080']);
+  assert.deepEqual(sizes(formats[2]), ['640x480', '1280x720', '1920x1080']);
+});
+
+test('linux: v4l2-ctl --list-formats-ext, H264 fourcc is h264 with its rates', () => {
+  const formats = parseV4l2CtlFormats(fixture('linux-v4l2-ctl-1.22-list-formats-ext-h264.txt'));
+  assert.deepEqual(formats.map((f) => f.pixelFormat), ['yuyv422', 'h264', 'mjpeg']);
+  assert.deepEqual(formats[1]!.sizes.find((s) => s.width === 1600), { width: 1600, height: 896, fps: [30] });
+  assert.deepEqual(formats[0]!.sizes.find((s) => s.width === 1280), { width: 1280, height: 720, fps: [10] });
+});
+
 test('linux: v4l2-ctl --list-formats-ext, current and old layouts', () => {
   const cur = parseV4l2CtlFormats(fixture('linux-v4l2-ctl-1.22-list-formats-ext.txt'));
   assert.deepEqual(cur.map((f) => f.pixelFormat), ['mjpeg', 'yuyv422']);
@@ -72,6 +86,15 @@ test('Windows: dshow options, duplicates merged, fps ranges kept', () => {
   assert.deepEqual(sizes(formats[0]), ['1280x720', '640x480', '1920x1080']);
   assert.deepEqual(formats[0]!.sizes[0]!.fps, [30]);
   assert.deepEqual(formats[1]!.sizes.find((s) => s.width === 320)!.fps, [15, 30]);
+});
+
+test('Windows: dshow options, vcodec=h264 is h264', () => {
+  const formats = parseDshowOptions(fixture('windows-ffmpeg-6.1-dshow-list-options-h264.txt'));
+  assert.deepEqual(formats.map((f) => f.pixelFormat), ['yuyv422', 'h264', 'mjpeg']);
+  assert.deepEqual(formats[1]!.sizes, [
+    { width: 1280, height: 720, fps: [30] },
+    { width: 1920, height: 1080, fps: [30] },
+  ]);
 });
 
 test('parsers ignore unrelated output', () => {

@@ -29,12 +29,18 @@ export interface InputPlan {
   secrets?: string[];
 }
 
+/** What a camera mode delivers: MJPEG, H.264, or raw frames (the device's own choice of raw format). */
+export type CameraFormat = 'mjpeg' | 'h264' | 'raw';
+
 export interface CameraMode {
   width: number;
   height: number;
   fps: number;
-  /** The device delivers MJPEG at this mode (v4l2 `-input_format mjpeg`, dshow `-vcodec mjpeg`). */
-  mjpeg: boolean;
+  /**
+   * 'mjpeg': v4l2 `-input_format mjpeg`, dshow `-vcodec mjpeg`, JPEGs copied. 'h264': v4l2 `-input_format h264`,
+   * dshow `-vcodec h264`, the plan marked `h264` (its stream forwarded on pipe 3). avfoundation ignores it (raw only).
+   */
+  format: CameraFormat;
 }
 
 export function asPlatform(p: NodeJS.Platform): Platform {
@@ -48,26 +54,31 @@ const fmtFps = (fps: number): string => String(Math.round(fps * 1000) / 1000);
 export function cameraInputArgs(platform: Platform, device: string, mode: CameraMode): InputPlan {
   const size = `${mode.width}x${mode.height}`;
   const rate = fmtFps(mode.fps);
-  const desc = (dev: string, passthrough: boolean): string => `camera ${dev} ${size}@${rate}${passthrough ? ' mjpeg' : ''}`;
+  const desc = (dev: string, format: CameraFormat): string => `camera ${dev} ${size}@${rate}${format === 'raw' ? '' : ` ${format}`}`;
+  const coded = (format: CameraFormat, dev: string, args: string[]): InputPlan => {
+    const plan: InputPlan = { args, passthrough: format === 'mjpeg', description: desc(dev, format), fps: mode.fps };
+    if (format === 'h264') plan.h264 = true;
+    return plan;
+  };
   switch (platform) {
     case 'linux': {
       const dev = /^\d+$/.test(device) ? `/dev/video${device}` : device;
-      const args = ['-f', 'v4l2', ...(mode.mjpeg ? ['-input_format', 'mjpeg'] : []), '-video_size', size, '-framerate', rate, '-i', dev];
-      return { args, passthrough: mode.mjpeg, description: desc(dev, mode.mjpeg), fps: mode.fps };
+      const args = ['-f', 'v4l2', ...(mode.format === 'raw' ? [] : ['-input_format', mode.format]), '-video_size', size, '-framerate', rate, '-i', dev];
+      return coded(mode.format, dev, args);
     }
     case 'darwin': {
-      // avfoundation has no MJPEG capture mode; frames arrive raw and are encoded once.
+      // avfoundation has no MJPEG or H.264 capture mode; frames arrive raw and are encoded once.
       const args = ['-f', 'avfoundation', '-video_size', size, '-framerate', rate, '-i', device];
-      return { args, passthrough: false, description: desc(device, false), fps: mode.fps };
+      return coded('raw', device, args);
     }
     case 'win32': {
       const args = [
         '-f', 'dshow', '-rtbufsize', '64M',
-        ...(mode.mjpeg ? ['-vcodec', 'mjpeg'] : []),
+        ...(mode.format === 'raw' ? [] : ['-vcodec', mode.format]),
         '-video_size', size, '-framerate', rate,
         '-i', `video=${device}`,
       ];
-      return { args, passthrough: mode.mjpeg, description: desc(device, mode.mjpeg), fps: mode.fps };
+      return coded(mode.format, device, args);
     }
   }
 }

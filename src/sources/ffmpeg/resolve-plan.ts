@@ -35,6 +35,8 @@ export interface PlanOptions {
   env?: NodeJS.ProcessEnv;
   /** An H.264 input's own stream is also read for passthrough (default true; docs/h264.md). */
   h264?: boolean;
+  /** The server's codec setting: with 'h264' (and `h264` on) a camera's H.264 mode wins over MJPEG (docs/sources.md). */
+  codec?: 'jpeg' | 'h264' | 'both';
 }
 
 function sameDevice(platform: Platform, d: DeviceInfo, wanted: string): boolean {
@@ -42,7 +44,13 @@ function sameDevice(platform: Platform, d: DeviceInfo, wanted: string): boolean 
   return d.id === wanted || d.name === wanted;
 }
 
-export async function resolveCameraPlan(ffmpegPath: string, device: string | undefined, request: SourceRequest, platform: Platform): Promise<InputPlan> {
+export async function resolveCameraPlan(
+  ffmpegPath: string,
+  device: string | undefined,
+  request: SourceRequest,
+  platform: Platform,
+  options: PlanOptions = {},
+): Promise<InputPlan> {
   const devices = await listDevices({ ffmpegPath, platform }).catch(() => [] as DeviceInfo[]);
   let info: DeviceInfo | undefined;
   if (device === undefined) {
@@ -51,18 +59,27 @@ export async function resolveCameraPlan(ffmpegPath: string, device: string | und
   } else {
     info = devices.find((d) => sameDevice(platform, d, device));
   }
-  const id = info?.id ?? device ?? (platform === 'linux' ? '/dev/video0' : '0');
-  if (!info) return cameraInputArgs(platform, id, { ...request, mjpeg: false });
-  const mode = chooseCameraMode(info, request);
-  const plan = cameraInputArgs(platform, platform === 'darwin' ? info.id : id, { width: mode.width, height: mode.height, fps: mode.fps, mjpeg: mode.pixelFormat === 'mjpeg' });
-  return { ...plan, description: `${plan.description} (${info.name})` };
+  return cameraPlan(platform, info?.id ?? device ?? (platform === 'linux' ? '/dev/video0' : '0'), info, request, options);
+}
+
+/**
+ * The plan for a camera from its listing (`info`; undefined when it was not listed). A camera plan is not
+ * probed: an H.264 mode marks it `h264` (passthrough) here, unless `options.h264` is false.
+ */
+export function cameraPlan(platform: Platform, id: string, info: DeviceInfo | undefined, request: SourceRequest, options: PlanOptions = {}): InputPlan {
+  if (!info) return cameraInputArgs(platform, id, { ...request, format: 'raw' });
+  const passthroughH264 = options.h264 ?? true;
+  const mode = chooseCameraMode(info, request, { preferH264: options.codec === 'h264' && passthroughH264 });
+  const format = mode.pixelFormat === 'mjpeg' || mode.pixelFormat === 'h264' ? mode.pixelFormat : 'raw';
+  const plan = cameraInputArgs(platform, platform === 'darwin' ? info.id : id, { width: mode.width, height: mode.height, fps: mode.fps, format });
+  return { ...plan, ...(plan.h264 && !passthroughH264 ? { h264: false } : {}), description: `${plan.description} (${info.name})` };
 }
 
 export async function resolvePlan(ffmpegPath: string, spec: FfmpegSpec, request: SourceRequest, options: PlanOptions = {}): Promise<InputPlan> {
   const platform = options.platform ?? asPlatform(process.platform);
   switch (spec.kind) {
     case 'camera':
-      return resolveCameraPlan(ffmpegPath, spec.device, request, platform);
+      return resolveCameraPlan(ffmpegPath, spec.device, request, platform, options);
     case 'screen': {
       const env = options.env ?? process.env;
       const display = spec.display ?? (platform === 'linux' ? env.DISPLAY || undefined : undefined);
