@@ -4,9 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chooseCameraMode, formatDeviceTable, parseDshowOptions, parseV4l2CtlFormats, parseV4l2FfmpegFormats, type DeviceInfo } from '../../src/cli/devices.js';
-import { cameraPlan } from '../../src/sources/ffmpeg/resolve-plan.js';
+import { cameraPlan, resolvePlan } from '../../src/sources/ffmpeg/resolve-plan.js';
+import { parseSourceSpec } from '../../src/sources/spec.js';
 import { buildFfmpegArgs } from '../../src/sources/ffmpeg/input-args.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/devices/${name}`, import.meta.url), 'utf8');
@@ -113,4 +116,37 @@ test('framewire devices marks H.264 modes and says when they are chosen', () => 
   const table = formatDeviceTable([linuxCam]);
   assert.match(table, /\n\s+h264\+\s+640x480 \(15, 30\)/);
   assert.match(table, /\+ H\.264: forwarded untouched to H\.264 viewers at that size; chosen over MJPEG with serve --codec h264\./);
+});
+
+test('ffmpeg: with -input_format h264 goes the probed passthrough path (no camera here: a stand-in prints the v4l2 probe)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fw-probe-'));
+  try {
+    // What ffmpeg prints when it opens a UVC camera's H.264 mode and is given no output.
+    const fake = join(dir, 'ffmpeg');
+    writeFileSync(fake, [
+      '#!/bin/sh',
+      "cat >&2 <<'EOF'",
+      "Input #0, video4linux2,v4l2, from '/dev/video0':",
+      '  Duration: N/A, start: 8754.296031, bitrate: N/A',
+      '  Stream #0:0: Video: h264 (Constrained Baseline), yuvj420p(pc, bt709, progressive), 1280x720, 30 fps, 30 tbr, 1000k tbn',
+      'At least one output file must be specified',
+      'EOF',
+      'exit 1',
+      '',
+    ].join('\n'), { mode: 0o755 });
+    const spec = parseSourceSpec('ffmpeg:-f v4l2 -input_format h264 -video_size 1280x720 -i /dev/video0');
+    assert.ok(spec.kind === 'ffmpeg');
+    const request = { width: 1280, height: 720, fps: 30 };
+    const plan = await resolvePlan(fake, spec, request, { platform: 'linux' });
+    assert.equal(plan.h264, true);
+    assert.deepEqual(buildFfmpegArgs(plan), [
+      ...HEAD, '-fflags', '+discardcorrupt',
+      '-re', '-f', 'v4l2', '-input_format', 'h264', '-video_size', '1280x720', '-i', '/dev/video0',
+      '-map', '0:v:0', '-an', '-sn', '-dn', ...JPEG_ENCODE, '-f', 'mjpeg', 'pipe:1',
+      ...FLV_COPY,
+    ]);
+    assert.equal((await resolvePlan(fake, spec, request, { platform: 'linux', h264: false })).h264, undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
