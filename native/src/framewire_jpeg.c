@@ -155,27 +155,78 @@ static void execute(napi_env env, void *data) {
   job->jpeg_size = size;
 }
 
+/*
+ * Holds the input Buffer and the callback until completion and queues the work on libuv's pool; false (an
+ * exception thrown, the caller frees the job) when N-API refuses any step.
+ */
+static bool queue_job(napi_env env, EncodeJob *job, napi_value input, napi_value callback, const char *name,
+                      napi_async_execute_callback run, napi_async_complete_callback done) {
+  napi_value resource_name;
+  NAPI_CALL(env, napi_create_reference(env, input, 1, &job->input_ref), "napi_create_reference(rgb)");
+  NAPI_CALL(env, napi_create_reference(env, callback, 1, &job->callback_ref), "napi_create_reference(callback)");
+  NAPI_CALL(env, napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name), "napi_create_string_utf8");
+  NAPI_CALL(env, napi_create_async_work(env, NULL, resource_name, run, done, job, &job->work), "napi_create_async_work");
+  NAPI_CALL(env, napi_queue_async_work(env, job->work), "napi_queue_async_work");
+  return true;
+fail:
+  return false;
+}
+
 /* ---------------------------------------------------------------- back on the JS thread */
+
+/*
+ * The start of every completion: the callback (false when the environment is going away: the job is freed,
+ * there is nobody to tell) and the error the work itself ended with, if any.
+ */
+static bool job_callback(napi_env env, napi_status status, EncodeJob *job, const char *what, napi_value *cb,
+                         const char **errmsg) {
+  if (napi_get_reference_value(env, job->callback_ref, cb) != napi_ok || *cb == NULL) {
+    free_job(env, job);
+    return false;
+  }
+  *errmsg = NULL;
+  if (status == napi_cancelled) *errmsg = what;
+  else if (status != napi_ok) *errmsg = "framewire_jpeg: async work failed";
+  else if (job->error[0] != '\0') *errmsg = job->error;
+  return true;
+}
+
+/*
+ * The end of every completion: cb(error) when errmsg is set, else cb(null, value). The job is freed first:
+ * the callback may throw (which Node reports as an uncaught exception), and value lives on this handle scope.
+ */
+static void call_back(napi_env env, EncodeJob *job, napi_value cb, const char *errmsg, napi_value value) {
+  napi_value argv[2] = {NULL, value};
+  size_t argc = 2;
+  napi_value undefined;
+  if (napi_get_undefined(env, &undefined) != napi_ok) {
+    free_job(env, job);
+    return;
+  }
+  if (errmsg != NULL) {
+    napi_value msg;
+    if (napi_create_string_utf8(env, errmsg, NAPI_AUTO_LENGTH, &msg) != napi_ok ||
+        napi_create_error(env, NULL, msg, &argv[0]) != napi_ok) {
+      free_job(env, job);
+      return;
+    }
+    argc = 1;
+  } else {
+    napi_get_null(env, &argv[0]);
+  }
+  free_job(env, job);
+  napi_value result;
+  napi_call_function(env, undefined, cb, argc, argv, &result);
+}
 
 static void complete(napi_env env, napi_status status, void *data) {
   EncodeJob *job = (EncodeJob *)data;
-  napi_value argv[2] = {NULL, NULL};
-  napi_value cb, undefined;
-  int argc = 1;
+  napi_value cb;
+  const char *errmsg;
+  if (!job_callback(env, status, job, "framewire_jpeg: encode cancelled", &cb, &errmsg)) return;
 
-  if (napi_get_reference_value(env, job->callback_ref, &cb) != napi_ok || cb == NULL ||
-      napi_get_undefined(env, &undefined) != napi_ok) {
-    free_job(env, job); /* the environment is going away; nobody to tell */
-    return;
-  }
-
-  const char *errmsg = NULL;
-  if (status == napi_cancelled) errmsg = "framewire_jpeg: encode cancelled";
-  else if (status != napi_ok) errmsg = "framewire_jpeg: async work failed";
-  else if (job->error[0] != '\0') errmsg = job->error;
-
+  napi_value buf = NULL;
   if (errmsg == NULL) {
-    napi_value buf;
     /* Zero-copy: the Buffer takes ownership of TurboJPEG's allocation. */
     if (napi_create_external_buffer(env, job->jpeg_size, job->jpeg, free_jpeg, NULL, &buf) == napi_ok) {
       job->jpeg = NULL; /* owned by the Buffer now, freed by free_jpeg */
@@ -191,26 +242,8 @@ static void complete(napi_env env, napi_status status, void *data) {
         errmsg = "framewire_jpeg: could not allocate the output Buffer";
       }
     }
-    if (errmsg == NULL) {
-      napi_get_null(env, &argv[0]);
-      argv[1] = buf;
-      argc = 2;
-    }
   }
-  if (errmsg != NULL) {
-    napi_value msg;
-    if (napi_create_string_utf8(env, errmsg, NAPI_AUTO_LENGTH, &msg) != napi_ok ||
-        napi_create_error(env, NULL, msg, &argv[0]) != napi_ok) {
-      free_job(env, job);
-      return;
-    }
-    argc = 1;
-  }
-
-  /* Free first: the callback may throw (which Node reports as an uncaught exception), and nothing below needs job. */
-  free_job(env, job);
-  napi_value result;
-  napi_call_function(env, undefined, cb, (size_t)argc, argv, &result);
+  call_back(env, job, cb, errmsg, buf);
 }
 
 /* ---------------------------------------------------------------- argument checks (JS thread) */
@@ -288,14 +321,7 @@ static napi_value encode_rgb(napi_env env, napi_callback_info info) {
   job->height = height;
   job->quality = quality;
 
-  napi_value resource_name;
-  NAPI_CALL(env, napi_create_reference(env, argv[0], 1, &job->input_ref), "napi_create_reference(rgb)");
-  NAPI_CALL(env, napi_create_reference(env, argv[4], 1, &job->callback_ref), "napi_create_reference(callback)");
-  NAPI_CALL(env, napi_create_string_utf8(env, "framewire:jpeg", NAPI_AUTO_LENGTH, &resource_name),
-            "napi_create_string_utf8");
-  NAPI_CALL(env, napi_create_async_work(env, NULL, resource_name, execute, complete, job, &job->work),
-            "napi_create_async_work");
-  NAPI_CALL(env, napi_queue_async_work(env, job->work), "napi_queue_async_work");
+  if (!queue_job(env, job, argv[0], argv[4], "framewire:jpeg", execute, complete)) goto fail;
   return NULL;
 
 fail:
@@ -344,40 +370,15 @@ static void execute_i420(napi_env env, void *data) {
 
 static void complete_i420(napi_env env, napi_status status, void *data) {
   EncodeJob *job = (EncodeJob *)data;
-  napi_value argv[2] = {NULL, NULL};
-  napi_value cb, undefined;
-  size_t argc = 1;
+  napi_value cb;
+  const char *errmsg;
+  if (!job_callback(env, status, job, "framewire_jpeg: conversion cancelled", &cb, &errmsg)) return;
 
-  if (napi_get_reference_value(env, job->callback_ref, &cb) != napi_ok || cb == NULL ||
-      napi_get_undefined(env, &undefined) != napi_ok) {
-    free_job(env, job);
-    return;
+  napi_value out = NULL;
+  if (errmsg == NULL && (napi_get_reference_value(env, job->output_ref, &out) != napi_ok || out == NULL)) {
+    errmsg = "framewire_jpeg: output Buffer lost";
   }
-  const char *errmsg = NULL;
-  if (status == napi_cancelled) errmsg = "framewire_jpeg: conversion cancelled";
-  else if (status != napi_ok) errmsg = "framewire_jpeg: async work failed";
-  else if (job->error[0] != '\0') errmsg = job->error;
-
-  if (errmsg == NULL) {
-    if (napi_get_reference_value(env, job->output_ref, &argv[1]) != napi_ok || argv[1] == NULL) {
-      errmsg = "framewire_jpeg: output Buffer lost";
-    } else {
-      napi_get_null(env, &argv[0]);
-      argc = 2;
-    }
-  }
-  if (errmsg != NULL) {
-    napi_value msg;
-    if (napi_create_string_utf8(env, errmsg, NAPI_AUTO_LENGTH, &msg) != napi_ok ||
-        napi_create_error(env, NULL, msg, &argv[0]) != napi_ok) {
-      free_job(env, job);
-      return;
-    }
-    argc = 1;
-  }
-  free_job(env, job); /* argv[1] stays alive: it is on this handle scope */
-  napi_value result;
-  napi_call_function(env, undefined, cb, argc, argv, &result);
+  call_back(env, job, cb, errmsg, out);
 }
 
 /* rgbToI420(rgb, width, height, [out,] callback): out, when given, is written instead of a new Buffer. */
@@ -423,7 +424,7 @@ static napi_value rgb_to_i420(napi_env env, napi_callback_info info) {
   job->height = height;
   job->yuv_size = (size_t)size;
 
-  napi_value output = out_arg, resource_name;
+  napi_value output = out_arg;
   void *out = NULL;
   if (output != NULL) {
     /*
@@ -454,13 +455,7 @@ static napi_value rgb_to_i420(napi_env env, napi_callback_info info) {
   }
   job->yuv = (unsigned char *)out;
   NAPI_CALL(env, napi_create_reference(env, output, 1, &job->output_ref), "napi_create_reference(output)");
-  NAPI_CALL(env, napi_create_reference(env, argv[0], 1, &job->input_ref), "napi_create_reference(rgb)");
-  NAPI_CALL(env, napi_create_reference(env, callback, 1, &job->callback_ref), "napi_create_reference(callback)");
-  NAPI_CALL(env, napi_create_string_utf8(env, "framewire:i420", NAPI_AUTO_LENGTH, &resource_name),
-            "napi_create_string_utf8");
-  NAPI_CALL(env, napi_create_async_work(env, NULL, resource_name, execute_i420, complete_i420, job, &job->work),
-            "napi_create_async_work");
-  NAPI_CALL(env, napi_queue_async_work(env, job->work), "napi_queue_async_work");
+  if (!queue_job(env, job, argv[0], callback, "framewire:i420", execute_i420, complete_i420)) goto fail;
   return NULL;
 
 fail:

@@ -18,7 +18,7 @@ import { EncodedFrame, type MediaCodec } from './encoded-frame.js';
 import { NoSignalPictures } from './no-signal.js';
 import { codecOf, profileKey, type Profile } from './profile.js';
 import { FramewireError, toFramewireError } from '../errors.js';
-import { H264Encoder, type EncodedAccessUnit, type H264EncoderStats } from './h264-encoder.js';
+import { H264Encoder, zeroH264Stats, type EncodedAccessUnit, type H264EncoderStats } from './h264-encoder.js';
 import type { H264EncoderChoice } from './h264-encoder-args.js';
 import { GopCache } from '../codecs/h264/gop-cache.js';
 
@@ -393,7 +393,7 @@ export class FrameHub {
     for (const p of this.profiles.values()) {
       const e = p.h264?.encoder;
       if (!e) continue;
-      const c = out.get(p.key) ?? { key: p.key, encoder: null, inFlight: 0, stats: zeroStats() };
+      const c = out.get(p.key) ?? { key: p.key, encoder: null, inFlight: 0, stats: zeroH264Stats() };
       addStats(c.stats, e.stats);
       c.encoder = e.encoder;
       c.inFlight = e.inFlight;
@@ -489,7 +489,7 @@ export class FrameHub {
 
   private retireH264(key: string, stats: H264EncoderStats): void {
     const k = this.retiredH264.has(key) || this.retiredH264.size < MAX_RETIRED_H264_PROFILES ? key : 'other';
-    const into = this.retiredH264.get(k) ?? zeroStats();
+    const into = this.retiredH264.get(k) ?? zeroH264Stats();
     addStats(into, stats);
     this.retiredH264.set(k, into);
   }
@@ -636,22 +636,6 @@ export class FrameHub {
     const ef = new EncodedFrame(this.latestRaw?.seq ?? 0, now, p.profile, payload, now, true);
     for (const s of p.subs) if (s.subscriber.standIn) s.subscriber.deliver(ef);
   }
-}
-
-function zeroStats(): H264EncoderStats {
-  return {
-    framesIn: 0,
-    framesWritten: 0,
-    accessUnits: 0,
-    keyframes: 0,
-    droppedBusy: 0,
-    droppedDown: 0,
-    droppedInEncoder: 0,
-    droppedAtRestart: 0,
-    droppedBeforeKeyframe: 0,
-    badFrames: 0,
-    restarts: 0,
-  };
 }
 
 function addStats(into: H264EncoderStats, from: Readonly<H264EncoderStats>): void {

@@ -141,9 +141,9 @@ interface Run {
   gotKeyframe: boolean;
 }
 
-export class H264Encoder {
-  readonly settings: Readonly<H264Settings>;
-  readonly stats: H264EncoderStats = {
+/** Counters at zero: a new encoder's, and the start of a sum of several. */
+export function zeroH264Stats(): H264EncoderStats {
+  return {
     framesIn: 0,
     framesWritten: 0,
     accessUnits: 0,
@@ -156,6 +156,11 @@ export class H264Encoder {
     badFrames: 0,
     restarts: 0,
   };
+}
+
+export class H264Encoder {
+  readonly settings: Readonly<H264Settings>;
+  readonly stats: H264EncoderStats = zeroH264Stats();
   private readonly opts: H264EncoderOptions;
   private readonly maxInFlight: number;
   private readonly stallMs: number;
