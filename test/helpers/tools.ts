@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
 
 /** True when `cmd` runs (e.g. hasTool('ffmpeg', ['-version'])). */
@@ -19,4 +20,19 @@ export function requireTool(t: TestContext, cmd: string, args: string[] = ['--ve
   console.warn(`\n*** SKIPPED: ${why} ***\n`);
   t.skip(why);
   return false;
+}
+
+/** `promtool check metrics` on a /metrics text: it must pass with no complaint (skipped loudly without promtool). */
+export async function assertPromtoolClean(t: TestContext, text: string): Promise<void> {
+  if (!requireTool(t, 'promtool', ['--version'])) return;
+  const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  child.stdin.end(text);
+  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  clearTimeout(killer);
+  assert.equal(code, 0, `promtool: ${out}`);
+  assert.equal(out.trim(), '', `promtool has complaints: ${out}`);
 }

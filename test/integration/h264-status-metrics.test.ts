@@ -5,14 +5,13 @@
  * encoder stopped when its last viewer left are still there (Prometheus counters never go down).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { test, type TestContext } from 'node:test';
 import { connect } from '../../src/client/client.js';
 import { httpTransport } from '../../src/server/http/http-transport.js';
 import type { StatusReport } from '../../src/server/http/status-report.js';
 import { startTestServer, waitUntil, within } from '../helpers/server.js';
-import { requireTool } from '../helpers/tools.js';
+import { assertPromtoolClean, requireTool } from '../helpers/tools.js';
 
 function needFfmpeg(t: TestContext): boolean {
   return requireTool(t, 'ffmpeg', ['-version'], 'apt-get install ffmpeg');
@@ -26,19 +25,6 @@ function series(text: string, name: string): number | null {
   return null;
 }
 
-async function promtool(t: TestContext, text: string): Promise<void> {
-  if (!requireTool(t, 'promtool', ['--version'])) return;
-  const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  child.stdin.end(text);
-  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-  clearTimeout(killer);
-  assert.equal(code, 0, `promtool: ${out}`);
-  assert.equal(out.trim(), '', `promtool has complaints: ${out}`);
-}
 
 test('H.264 encoder counters in /api/status and /metrics; /stream.ts readers count as mpegts', { timeout: 60_000 }, async (t) => {
   if (!needFfmpeg(t)) return;
@@ -90,7 +76,7 @@ test('H.264 encoder counters in /api/status and /metrics; /stream.ts readers cou
     assert.equal(series(text, `framewire_h264_encoder_restarts_total{profile="${key}"}`), 0);
     assert.notEqual(series(text, `framewire_h264_frames_dropped_total{profile="${key}",reason="busy"}`), null);
     assert.match(text, /^framewire_encode_seconds_count\{codec="h264"\} [1-9]/m);
-    await promtool(t, text);
+    await assertPromtoolClean(t, text);
 
     // The last viewer leaves, the encoder stops: its counters stay (a counter that went down would read as a reset).
     await client.close();
@@ -101,7 +87,7 @@ test('H.264 encoder counters in /api/status and /metrics; /stream.ts readers cou
     const kept = series(after, `framewire_h264_access_units_total{profile="${key}"}`);
     assert.ok(kept !== null && kept >= aus, `access units after the encoder stopped: ${kept} (was ${aus})`);
     assert.equal(series(after, `framewire_h264_encoder_info{profile="${key}",encoder="libx264"}`), null, 'no encoder runs for it now');
-    await promtool(t, after);
+    await assertPromtoolClean(t, after);
     t.diagnostic(`320x180 H.264: ${p.h264.accessUnits} access units (${p.h264.keyframes} keyframes) from ${p.h264.framesIn} frames in, ${p.h264.droppedBusy} refused busy, last encode ${p.lastEncodeMs.toFixed(1)} ms`);
   } finally {
     reader?.destroy();
