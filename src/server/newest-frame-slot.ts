@@ -122,6 +122,13 @@ export class NewestFrameSlot {
   sent = 0;
   dropped = 0;
   bytes = 0;
+  /**
+   * `dropped` and `skipped` as they stood before the current skip (H.264): a frame dropped while skipping may
+   * still go out in a resume's catch-up run and stop counting as dropped, so the live figures can step back;
+   * these only grow, as a Prometheus counter must, and catch up once the viewer is not skipping.
+   */
+  private finalDropped = 0;
+  private finalSkipped = 0;
 
   /**
    * @param runSince H.264: the access units since the last keyframe, oldest first, the newest being the frame
@@ -134,6 +141,10 @@ export class NewestFrameSlot {
   ) {}
 
   offer(frame: EncodedFrame): void {
+    if (this.policy.skipping !== true) {
+      this.finalDropped = this.dropped;
+      this.finalSkipped = this.skipped;
+    }
     const waiting = this.waiting;
     const canSend = waiting === null && this.canSend();
     if (frame.keyframe) this.noResume = false;
@@ -213,6 +224,11 @@ export class NewestFrameSlot {
   /** Frames the codec's policy dropped to keep a reference chain whole (H.264), within `dropped`. */
   get skipped(): number {
     return this.policy.skipped ?? 0;
+  }
+
+  /** Drops no catch-up run can undo any more (see `finalDropped`); every drop once the viewer is gone. */
+  settled(closed: boolean): { dropped: number; skipped: number } {
+    return closed ? { dropped: this.dropped, skipped: this.skipped } : { dropped: this.finalDropped, skipped: this.finalSkipped };
   }
 
   clear(): void {

@@ -173,8 +173,9 @@ export class Viewer {
     return true;
   }
 
+  /** For the registry's totals and /metrics: counts that only grow (a resumed viewer's drops settle late). */
   counters(): ClientTotals {
-    return { sent: this.slot.sent, dropped: this.slot.dropped, bytes: this.slot.bytes, skipped: this.slot.skipped };
+    return { sent: this.slot.sent, bytes: this.slot.bytes, ...this.slot.settled(this.closed) };
   }
 
   /** Leave the hub, drop the waiting frame, fold the counters into the registry's totals. Idempotent. */

@@ -134,6 +134,28 @@ describe('H.264 slot policy: skip to the next keyframe', () => {
     assert.deepEqual([slot.dropped, slot.skipped, slot.sent], [0, 0, 27], 'the frames once dropped were sent after all');
   });
 
+  it('the counts reported to /metrics never step back when a resume sends frames once dropped', () => {
+    const sink = slowSink();
+    const { slot, offer } = withCache(sink);
+    const seen: number[][] = [];
+    const note = (): void => {
+      const s = slot.settled(false);
+      seen.push([s.dropped, s.skipped]);
+    };
+    for (let seq = 0; seq < 1005; seq++) {
+      offer(seq);
+      // Stalls of 6 frames (resumed) and of 20 frames (past MAX_RESUME_US: waits for the keyframe at 1000).
+      const stalled = (seq >= 20 && seq < 26) || (seq >= 35 && seq < 55);
+      if (!stalled) while (sink.pending.length > 0) sink.pending.shift()!();
+      note();
+    }
+    for (let i = 1; i < seen.length; i++) {
+      assert.ok(seen[i]![0]! >= seen[i - 1]![0]! && seen[i]![1]! >= seen[i - 1]![1]!, `step ${i}: ${seen[i - 1]} → ${seen[i]}`);
+    }
+    assert.ok(seen.at(-1)![0]! > 0, 'the long stall left drops that were never sent');
+    assert.deepEqual(slot.settled(true), { dropped: slot.dropped, skipped: slot.skipped }, 'a closed viewer reports everything');
+  });
+
   it('a stall longer than MAX_RESUME_US waits for the next keyframe; so does a viewer moved to another profile', () => {
     const sink = slowSink();
     const { slot, offer } = withCache(sink);
