@@ -61,23 +61,21 @@ export class FlvH264Reader {
   }
 
   private readTag(tag: FlvTag, out: FlvH264Event[]): void {
-    {
-      if (tag.encrypted) throw new FramewireError('E_UNSUPPORTED', 'encrypted FLV tag');
-      if (tag.skippedBytes !== undefined) {
-        throw new FramewireError('E_TOO_LARGE', `access unit of about ${tag.skippedBytes} bytes (limit ${this.tags.maxTagBytes - 16})`);
-      }
-      const pkt = parseFlvAvcPacket(tag.body);
-      if (pkt.packetType === AvcPacketType.SEQUENCE_HEADER) {
-        if (pkt.data.length === 0) return;
-        const config = parseAvcDecoderConfig(pkt.data);
-        this.lengthSize = config.lengthSize;
-        out.push({ kind: 'config', sps: config.sps, pps: config.pps });
-      } else if (pkt.packetType === AvcPacketType.NALU) {
-        const nals = this.lengthSize === 0 ? splitAnnexB(pkt.data) : splitLengthPrefixed(pkt.data, this.lengthSize);
-        if (nals.length === 0) throw new FramewireError('E_MALFORMED', 'FLV video tag without NAL units');
-        const ptsMs = (tag.timestampMs + pkt.compositionTimeMs) >>> 0;
-        out.push({ kind: 'access-unit', ptsMs, au: accessUnitFromNals(nals) });
-      }
+    if (tag.encrypted) throw new FramewireError('E_UNSUPPORTED', 'encrypted FLV tag');
+    if (tag.skippedBytes !== undefined) {
+      throw new FramewireError('E_TOO_LARGE', `access unit of about ${tag.skippedBytes} bytes (limit ${this.tags.maxTagBytes - 16})`);
+    }
+    const pkt = parseFlvAvcPacket(tag.body);
+    if (pkt.packetType === AvcPacketType.SEQUENCE_HEADER) {
+      if (pkt.data.length === 0) return;
+      const config = parseAvcDecoderConfig(pkt.data);
+      this.lengthSize = config.lengthSize;
+      out.push({ kind: 'config', sps: config.sps, pps: config.pps });
+    } else if (pkt.packetType === AvcPacketType.NALU) {
+      const nals = this.lengthSize === 0 ? splitAnnexB(pkt.data) : splitLengthPrefixed(pkt.data, this.lengthSize);
+      if (nals.length === 0) throw new FramewireError('E_MALFORMED', 'FLV video tag without NAL units');
+      const ptsMs = (tag.timestampMs + pkt.compositionTimeMs) >>> 0;
+      out.push({ kind: 'access-unit', ptsMs, au: accessUnitFromNals(nals) });
     }
   }
 

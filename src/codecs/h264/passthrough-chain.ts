@@ -11,7 +11,7 @@
 import { FramewireError } from '../../errors.js';
 import { FlvH264Reader } from '../flv-h264.js';
 import { DEFAULT_MAX_ACCESS_UNIT_BYTES, DEFAULT_MAX_NAL_UNITS, type AccessUnit } from './annexb.js';
-import { forbiddenBitSet, nalRefIdc } from './nal.js';
+import { forbiddenBitSet, isVcl, nalRefIdc, nalType } from './nal.js';
 import { ParameterSetCache } from './params.js';
 
 export interface ChainUnit {
@@ -111,7 +111,7 @@ export class PassthroughChain {
       // No slice: nothing to show and nothing to refer to (e.g. a lone SEI); it carries no picture to pass on.
       return;
     }
-    const isRef = au.nals.some((n) => nalRefIdc(n) !== 0 && (n[0]! & 0x1f) >= 1 && (n[0]! & 0x1f) <= 5);
+    const isRef = au.nals.some((n) => nalRefIdc(n) !== 0 && isVcl(nalType(n)));
     if (!au.keyframe && !this.waiting && this.prevRefFrameNum !== null && !frame.sps.gapsInFrameNumAllowed) {
       const max = 2 ** frame.sps.log2MaxFrameNum;
       const prev = this.prevRefFrameNum;
@@ -128,8 +128,8 @@ export class PassthroughChain {
     const restart = this.waiting;
     this.waiting = false;
     if (isRef) this.prevRefFrameNum = frame.frameNum;
-    const sps = this.params.sps;
     this.stats.units++;
-    out.push({ kind: 'unit', unit: { data: au.data, keyframe: au.keyframe, restart, width: sps?.width ?? 0, height: sps?.height ?? 0 } });
+    // The size of the SPS this picture's slices use, not of the newest one seen (a new one may come mid-GOP).
+    out.push({ kind: 'unit', unit: { data: au.data, keyframe: au.keyframe, restart, width: frame.sps.width, height: frame.sps.height } });
   }
 }

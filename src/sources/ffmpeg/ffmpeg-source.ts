@@ -23,6 +23,7 @@ import type { Readable } from 'node:stream';
 import { findFfmpeg } from './locate.js';
 import { StderrLog } from './stderr-log.js';
 import { redactText } from '../redact.js';
+import { LogThrottle } from '../../log-throttle.js';
 import { stopChild, trackChild } from './child-reaper.js';
 
 export interface FfmpegSourceOptions {
@@ -50,8 +51,6 @@ const RATE_WINDOW = 31;
 /** start() resolves after this many frames, or MEASURE_MS after the first, whichever comes first. */
 const MEASURE_FRAMES = 9;
 const MEASURE_MS = 1000;
-/** Dropped or skipped H.264 access units are logged at most once per this interval (a broken source drops many). */
-const H264_DROP_LOG_MS = 10_000;
 
 /**
  * The rate to report: the declared one unless frames clearly arrive slower (by 10 % or more); then the
@@ -107,9 +106,15 @@ export class FfmpegSource implements Source {
   private measureTimer: NodeJS.Timeout | null = null;
   private auSeq = 0;
   /** Passthrough drops not yet logged, and when the last line was written. */
-  private h264Drops = 0;
-  private h264DropLoggedMs = -Infinity;
-  private h264DropLast = '';
+  /** A broken source drops many pictures: the first line of each 10 s at once, the rest in a count. */
+  private readonly h264DropLog = new LogThrottle(
+    {
+      info: (text) => this.sink?.event({ kind: 'log', level: 'info', text }),
+      warn: (text) => this.sink?.event({ kind: 'log', level: 'warn', text }),
+      error: (text) => this.sink?.event({ kind: 'log', level: 'error', text }),
+    },
+    { perWindow: 1, windowMs: 10_000, prefix: 'H.264 passthrough:' },
+  );
 
   constructor(options: FfmpegSourceOptions) {
     this.opts = options;
@@ -172,6 +177,7 @@ export class FfmpegSource implements Source {
     if (run) await this.kill(run);
     this.run = null;
     this.stderr?.dispose();
+    this.h264DropLog.flush();
   }
 
   private outputOptions(): { quality?: number } {
@@ -258,25 +264,14 @@ export class FfmpegSource implements Source {
           this.sink?.accessUnit?.({ seq: this.auSeq, captureUs: nowUs(), width: u.width, height: u.height, keyframe: u.keyframe, restart: u.restart, data: u.data });
           this.auSeq = (this.auSeq + 1) >>> 0;
         } else {
-          this.noteH264Drop(ev.kind === 'gap' ? `E_MALFORMED: ${ev.detail}` : `${ev.error.code}: ${ev.error.message}`);
+          const why = ev.kind === 'gap' ? `a picture went missing upstream: ${ev.detail}` : `${ev.error.code}: ${ev.error.message}`;
+          this.h264DropLog.line(
+            'warn',
+            `H.264 passthrough: dropped a damaged or incomplete picture from the source (${why}); viewers skip to the next keyframe`,
+            'damaged or incomplete pictures dropped',
+          );
         }
       }
-    });
-  }
-
-  /** One log line at once, then at most one per H264_DROP_LOG_MS with the count since (a broken source drops many). */
-  private noteH264Drop(what: string): void {
-    this.h264Drops++;
-    this.h264DropLast = what;
-    const now = Date.now();
-    if (now - this.h264DropLoggedMs < H264_DROP_LOG_MS) return;
-    const n = this.h264Drops;
-    this.h264Drops = 0;
-    this.h264DropLoggedMs = now;
-    this.sink?.event({
-      kind: 'log',
-      level: 'warn',
-      text: `H.264 passthrough: dropped ${n === 1 ? 'an access unit' : `${n} access units`} (last: ${this.h264DropLast}); viewers skip to the next keyframe`,
     });
   }
 
