@@ -462,14 +462,7 @@ export class FrameHub {
 
   private deliverAccessUnit(p: ProfileState, au: EncodedAccessUnit): void {
     if (this.profiles.get(p.key) !== p || p.subs.size === 0) return;
-    p.encoded++;
-    const ms = Math.max(0, (au.encodedUs - au.captureUs) / 1000);
-    p.lastEncodeMs = ms;
-    for (const o of this.observers) o.encoded?.(p.profile, ms, au.data.length, false);
-    const ef = new EncodedFrame(au.seq, au.captureUs, p.profile, au.data, au.encodedUs, false, { codec: 'h264', keyframe: au.keyframe });
-    p.h264?.gop.push({ keyframe: ef.keyframe, data: ef.payload, frame: ef });
-    // Every subscriber gets every access unit: each one predicts from the one before.
-    for (const s of p.subs) s.subscriber.deliver(ef);
+    this.publishAccessUnit(p, au.seq, au.captureUs, au.encodedUs, au.data, au.keyframe, false);
   }
 
   private leave(state: SubState): void {
@@ -537,13 +530,21 @@ export class FrameHub {
       // After a gap the run cached so far is no reference for what follows (the keyframe starts a new one anyway).
       if (au.restart) p.h264.gop.clear();
       if (p.subs.size === 0) continue;
-      p.passedThrough++;
-      p.lastEncodeMs = 0;
-      for (const o of this.observers) o.encoded?.(p.profile, 0, au.data.length, true);
-      const ef = new EncodedFrame(au.seq, au.captureUs, p.profile, au.data, nowUs(), false, { codec: 'h264', keyframe: au.keyframe });
-      p.h264.gop.push({ keyframe: ef.keyframe, data: ef.payload, frame: ef });
-      for (const s of p.subs) s.subscriber.deliver(ef);
+      this.publishAccessUnit(p, au.seq, au.captureUs, nowUs(), au.data, au.keyframe, true);
     }
+  }
+
+  /** An access unit of an H.264 profile, encoded or passed through: counted, cached for joiners, to every subscriber. */
+  private publishAccessUnit(p: ProfileState, seq: number, captureUs: number, encodedUs: number, data: Buffer, keyframe: boolean, passthrough: boolean): void {
+    const ms = passthrough ? 0 : Math.max(0, (encodedUs - captureUs) / 1000);
+    if (passthrough) p.passedThrough++;
+    else p.encoded++;
+    p.lastEncodeMs = ms;
+    for (const o of this.observers) o.encoded?.(p.profile, ms, data.length, passthrough);
+    const ef = new EncodedFrame(seq, captureUs, p.profile, data, encodedUs, false, { codec: 'h264', keyframe });
+    p.h264?.gop.push({ keyframe, data, frame: ef });
+    // Every subscriber gets every access unit: each one predicts from the one before.
+    for (const s of p.subs) s.subscriber.deliver(ef);
   }
 
   private async encodeAndDeliver(p: ProfileState, frame: RawFrame): Promise<void> {
@@ -558,7 +559,7 @@ export class FrameHub {
       p.encoding--;
       const err = toFramewireError(e, 'E_SOURCE');
       for (const o of this.observers) o.encodeFailed?.(err);
-      if (p.subs.size === 0 && p.encoding === 0) this.profiles.delete(p.key);
+      if (p.subs.size === 0 && p.encoding === 0) this.dropProfile(p);
       return;
     }
     release?.();
@@ -570,7 +571,7 @@ export class FrameHub {
     p.lastEncodeMs = ms;
     for (const o of this.observers) o.encoded?.(p.profile, ms, payload.length, passthrough);
     if (p.subs.size === 0) {
-      if (p.encoding === 0) this.profiles.delete(p.key);
+      if (p.encoding === 0) this.dropProfile(p);
       return;
     }
     if (frame.captureUs <= p.lastDeliveredUs) {
