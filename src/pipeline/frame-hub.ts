@@ -420,7 +420,7 @@ export class FrameHub {
   }
 
   /** The rate a subscriber of `profile` really gets: what it asked for, except H.264, which runs at the encode rate. */
-  private deliveredFps(profile: Profile, asked: number): number {
+  deliveredFps(profile: Profile, asked: number): number {
     return codecOf(profile) === 'h264' ? this.h264Fps() : asked;
   }
 

@@ -105,9 +105,12 @@ export class Viewer {
    * What `asked` would be granted now, without admitting or subscribing anyone: for a transport that must
    * answer before it opens the viewer (an HTTP HEAD, a refusal before the response starts).
    */
-  static preview(ctx: ServerContext, asked: StreamParams): Grant {
+  static preview(ctx: ServerContext, asked: StreamParams, coding: ViewerCoding = JPEG): Grant {
     const want = grantParams(asked, ctx.config, ctx.hub.source.info);
-    return { ...ctx.hub.fitProfile(profileOf(want), want.fps), fps: want.fps };
+    const profile = profileOf(want, coding);
+    // H.264 runs at the encode rate whatever was asked, as subscribe() grants it.
+    const fps = ctx.hub.deliveredFps(profile, want.fps);
+    return { ...ctx.hub.fitProfile(profile, fps), fps };
   }
 
   private attach(want: Grant): void {

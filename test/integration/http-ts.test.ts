@@ -68,6 +68,12 @@ describe('/stream.ts', () => {
     assert.equal(r.headers.get('x-framewire-size'), '320x180');
   });
 
+  test('HEAD tells the rate H.264 is sent at (the encode rate), not the one asked', { timeout: 20_000 }, async () => {
+    const r = await fetch(`${base}/stream.ts?width=320&height=180&fps=5`, { method: 'HEAD' });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('x-framewire-fps'), '30', 'a GET of the same URL gets 30 fps: H.264 is not thinned per viewer');
+  });
+
   test('a reader that takes nothing skips access units instead of holding them', { timeout: 60_000 }, async () => {
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
       http.get(`${base}/stream.ts?width=640&height=360`, resolve).on('error', reject);

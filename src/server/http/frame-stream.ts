@@ -64,7 +64,7 @@ export function httpFrameStreams(
     // The hub may grant a smaller live profile instead (--max-profiles, --encode-budget), or none.
     let granted: Grant;
     try {
-      granted = Viewer.preview(ctx, requested);
+      granted = Viewer.preview(ctx, requested, format.coding);
     } catch (e) {
       const err = toFramewireError(e);
       sendText(res, 503, `${err.code}: ${err.message}`, { 'Retry-After': '5' });
