@@ -10,8 +10,8 @@
  * rgbToI420 is TurboJPEG's SIMD colour conversion and 2x2 chroma averaging (tjEncodeYUV3, TJSAMP_420, rows
  * unpadded), i.e. the first half of a JPEG encode: Y plane, then U, then V, each w/2 x h/2 for chroma;
  * even sizes only (TurboJPEG pads an odd one's Y plane). TurboJPEG yields JFIF's full-range BT.601 YCbCr; H.264 decoders are most reliable with limited
- * ("TV") range, so the planes are then squeezed to 16..235 (Y) and 16..240 (Cb, Cr) here, in the same pass
- * over memory that is still in cache. The result is BT.601 limited range with chroma sited at the centre
+ * ("TV") range, so the planes are then squeezed to 16..235 (Y) and 16..240 (Cb, Cr) here, in two more
+ * passes after the conversion (one over Y, one over the chroma planes). The result is BT.601 limited range with chroma sited at the centre
  * of each 2x2 block (libjpeg's averaging), what ffmpeg calls yuv420p with colorspace smpte170m.
  *
  * Arguments are checked on the calling thread (TypeError / RangeError thrown synchronously); the compression

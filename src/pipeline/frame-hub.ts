@@ -16,7 +16,7 @@ import { redactText } from '../sources/redact.js';
 import { encodeForProfile } from './encoder.js';
 import { EncodedFrame, type MediaCodec } from './encoded-frame.js';
 import { NoSignalPictures } from './no-signal.js';
-import { codecOf, profileKey, type Profile } from './profile.js';
+import { codecOf, describeCoding, profileKey, type Profile } from './profile.js';
 import { FramewireError, toFramewireError } from '../errors.js';
 import { H264Encoder, zeroH264Stats, type EncodedAccessUnit, type H264EncoderStats } from './h264-encoder.js';
 import type { H264EncoderChoice } from './h264-encoder-args.js';
@@ -280,7 +280,7 @@ export class FrameHub {
     }
     throw new FramewireError(
       'E_TOO_MANY_CLIENTS',
-      `no encoding capacity for ${p.width}x${p.height} q${p.quality} (${live.length} of ${maxProfiles} profiles, --max-profiles; ` +
+      `no encoding capacity for ${p.width}x${p.height} ${describeCoding(p)} (${live.length} of ${maxProfiles} profiles, --max-profiles; ` +
         `budget ${Math.round(budget / 1e6)} Mpx/s, --encode-budget): ask for less, or a size others already get`,
     );
   }

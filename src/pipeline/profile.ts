@@ -22,6 +22,12 @@ export function profileKey(p: Profile): string {
   return `${p.width}x${p.height}q${p.quality}`;
 }
 
+/** How a profile is coded, for people (logs, refusals): `q80`, `H.264 2000 kbit/s`, `H.264 passthrough`. */
+export function describeCoding(p: Profile): string {
+  if (p.codec !== 'h264') return `q${p.quality}`;
+  return p.passthrough ? 'H.264 passthrough' : `H.264 ${Math.round((p.bitrate ?? 0) / 1000)} kbit/s`;
+}
+
 export function codecOf(p: Profile): MediaCodec {
   return p.codec ?? 'jpeg';
 }

@@ -14,7 +14,7 @@ import { FramewireError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { EncodedFrame } from '../pipeline/encoded-frame.js';
 import type { FrameHub, Subscription } from '../pipeline/frame-hub.js';
-import type { Profile } from '../pipeline/profile.js';
+import { describeCoding, type Profile } from '../pipeline/profile.js';
 import type { StreamParams } from '../protocol/messages.js';
 import type { SourceEvent } from '../sources/source.js';
 import type { ClientProtocol, ClientRecord, ClientRegistry, ClientTotals } from './client-registry.js';
@@ -129,9 +129,7 @@ export class Viewer {
       const run = this.sub.catchUp();
       this.slot.burst(run.map((f, i) => (i < run.length - 1 ? f.asCatchUp() : f)));
     }
-    const coded =
-      this.coding.codec === 'jpeg' ? `q${grant.quality}` : this.sub.profile.passthrough ? 'H.264 passthrough' : `H.264 ${Math.round(this.coding.bitrate / 1000)} kbit/s`;
-    if (this.peer) this.log.info(`${this.who} streaming ${grant.width}x${grant.height}@${grant.fps} ${coded}`);
+    if (this.peer) this.log.info(`${this.who} streaming ${grant.width}x${grant.height}@${grant.fps} ${describeCoding(this.sub.profile)}`);
     // A viewer arriving while the source is down is told so at once, not at its next change.
     const last = this.hub.lastSourceEvent;
     if (last?.kind === 'lost' && !this.closed) this.wire.status?.(last);

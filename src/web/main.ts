@@ -167,7 +167,7 @@ async function main(): Promise<void> {
       out.codec.textContent = a.codec === Codec.H264 ? 'H.264' : 'JPEG';
       stats.width = a.width;
       stats.height = a.height;
-      sourceEl.textContent = `${a.source} — ${a.width}×${a.height} @ ${a.fps} fps, quality ${a.quality}`;
+      sourceEl.textContent = `${a.source} — ${a.width}×${a.height} @ ${a.fps} fps, ${a.codec === Codec.H264 ? 'H.264' : `quality ${a.quality}`}`;
     },
     frame: (f, receivedUs) => {
       received.record(f.payload.length, null);

@@ -62,7 +62,7 @@ export function createServerMetrics(ctx: ServerContext): ServerMetrics {
     ['framewire_frames_sent_total', 'Frames handed to clients since start, every client (including those that have left).', 'sent'],
     ['framewire_frames_dropped_total', 'Frames dropped for slow clients (newest frame wins) since start, every client.', 'dropped'],
     ['framewire_frames_skipped_total', 'Of the frames dropped: H.264 frames skipped to the next keyframe so a slow client never gets a broken reference chain.', 'skipped'],
-    ['framewire_bytes_sent_total', 'JPEG payload bytes handed to clients since start, every client.', 'bytes'],
+    ['framewire_bytes_sent_total', 'Frame payload bytes (JPEG or H.264) handed to clients since start, every client.', 'bytes'],
   ] as const) {
     new Counter({
       name,
