@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Bundles the browser viewer (src/web/main.ts, which imports the framewire/1 codec from src/protocol and the
-// client's conversation from src/client) into dist/web/viewer.js and copies its page and stylesheet next to
-// it. Everything the viewer needs is in dist/web: no CDN, no external fonts.
+// Bundles the browser viewer (src/web/main.ts, the page, and src/web/stream-worker.ts, its worker, which
+// imports the framewire/1 codec from src/protocol and the client's conversation from src/client) into
+// dist/web/viewer.js and dist/web/stream-worker.js and copies its page and stylesheet next to them. Everything the viewer needs is in dist/web: no CDN, no external fonts.
 import { build } from 'esbuild';
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,10 +11,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const src = path.join(root, 'src', 'web');
 const out = path.join(root, 'dist', 'web');
 
-/** esbuild's options for the viewer bundle (test/unit/client-modules.test.ts checks what goes into it). */
+/** esbuild's options for the viewer's two bundles (test/unit/client-modules.test.ts checks what goes into them). */
 export const viewerBuildOptions = {
-  entryPoints: [path.join(src, 'main.ts')],
-  outfile: path.join(out, 'viewer.js'),
+  entryPoints: { viewer: path.join(src, 'main.ts'), 'stream-worker': path.join(src, 'stream-worker.ts') },
+  outdir: out,
   bundle: true,
   format: 'esm',
   // platform browser: a node:* import sneaking into the viewer fails the build instead of the page.

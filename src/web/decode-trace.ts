@@ -1,5 +1,5 @@
 /**
- * Per-picture timings of the H.264 path, for the benchmarks (docs/benchmarks.md): kept only when the page
+ * Per-picture timings of the H.264 path (kept by the page from what its stream worker reports), for the benchmarks (docs/benchmarks.md): kept only when the page
  * is opened with `?trace`, bounded, and read (and emptied) by whoever drives the page. All times are this
  * page's clock (src/clock.ts); `offsetUs` turns them into the server's.
  */
@@ -26,6 +26,8 @@ export class DecodeTrace {
   /** When the current connection was dialled (the WebSocket created). */
   connectUs: number | null = null;
   acceptUs: number | null = null;
+  /** When the page painted its first picture of the current connection (the page's thread). */
+  firstPaintUs: number | null = null;
   readonly pictures: DecodedPicture[] = [];
   overflow = 0;
 

@@ -1,18 +1,17 @@
 /**
  * The browser viewer: framewire/1 over WebSocket into a canvas, with an overlay of what the stream is
- * really doing (rate, capture-to-screen latency, bitrate, size, drops) and controls to change it.
+ * really doing (rate, capture-to-screen latency, bitrate, size, drops) and controls to change it. The
+ * connection and the decoding run in a worker (src/web/stream-worker.ts); this page paints what it decodes.
  * Bundled by scripts/build-web.mjs; served by the HTTP transport at /.
  */
 import { StatsWindow } from '../client/stats.js';
-import type { StreamParams } from '../protocol/messages.js';
+import type { AcceptMessage, StreamParams } from '../protocol/messages.js';
 import { nowUs } from '../clock.js';
 import { Codec } from '../protocol/constants.js';
-import { probeCodec } from './codec-choice.js';
 import { DecodeTrace, traceWanted } from './decode-trace.js';
-import { FramePainter } from './frame-painter.js';
-import { H264Painter } from './h264-painter.js';
 import { initialToken, rememberToken } from './token-store.js';
-import { ViewerConnection, type ViewerState } from './viewer-connection.js';
+import type { ViewerState } from './viewer-connection.js';
+import type { FromWorker, ToWorker, WorkerCounts } from './worker-messages.js';
 
 export interface FramewireStats {
   /** Frames painted since the page loaded. */
@@ -60,7 +59,7 @@ const MESSAGES: Record<ViewerState, string | null> = {
   refused: null,
 };
 
-async function main(): Promise<void> {
+function main(): void {
   const canvas = byId('video', HTMLCanvasElement);
   const stage = byId('stage', HTMLDivElement);
   const message = byId('message', HTMLDivElement);
@@ -82,13 +81,26 @@ async function main(): Promise<void> {
   const ctx2d = canvas.getContext('2d', { alpha: false });
   if (!ctx2d) throw new Error('this browser has no 2D canvas');
 
-  // Bytes on arrival (what the network carries); frames and latency on paint (what the viewer sees).
-  const received = new StatsWindow();
+  const params = (): StreamParams => {
+    const [w, h] = resolution.value.split('x').map(Number);
+    return { width: w ?? 0, height: h ?? 0, fps: Number(fpsSel.value), quality: Number(qualitySel.value) };
+  };
+
+  // The connection and the decoders live in a worker, started first so that it dials while this page
+  // is still setting itself up (src/web/stream-worker.ts).
+  const worker = new Worker(new URL('stream-worker.js', import.meta.url), { type: 'module' });
+  const tell = (m: ToWorker): void => worker.postMessage(m);
+  const wsUrl = new URL('ws', location.href);
+  wsUrl.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  wsUrl.search = '';
+  tell({ type: 'start', wsUrl: wsUrl.href, token: initialToken(), params: params(), search: location.search });
+
+  // Frames and latency on paint (what the viewer sees); bytes and drops as the worker counts them.
   const shown = new StatsWindow(120);
   let state: ViewerState = 'connecting';
   let promptedForToken = false;
-
-  const choice = await probeCodec(location.search);
+  let offsetUs: number | null = null;
+  let counts: WorkerCounts = { receivedBytes: 0, kbps: 0, dropped: 0, decodeErrors: 0 };
   const stats: FramewireStats = {
     frames: 0,
     fps: 0,
@@ -98,7 +110,7 @@ async function main(): Promise<void> {
     dropped: 0,
     state,
     codec: null,
-    codecReason: choice.reason,
+    codecReason: '',
     decodeErrors: 0,
     firstPictureMs: null,
     receivedBytes: 0,
@@ -106,36 +118,28 @@ async function main(): Promise<void> {
   window.framewireStats = stats;
   const trace = traceWanted(location.search) ? new DecodeTrace() : null;
   if (trace) window.framewireTrace = trace;
-  out.why.textContent = choice.h264 ? '' : choice.reason;
-  out.why.hidden = choice.h264;
 
   let acceptedAtMs: number | null = null;
-  const onPainted = ({ frame }: { frame: { captureUs: number } }): void => {
-    const offset = conn.offsetUs;
-    const latencyMs = offset === null ? null : (nowUs() + offset - frame.captureUs) / 1000;
-    shown.record(0, latencyMs);
+  const refreshCounts = (): void => {
+    stats.dropped = counts.dropped;
+    stats.decodeErrors = counts.decodeErrors;
+    stats.receivedBytes = counts.receivedBytes;
+  };
+  const paint = (image: VideoFrame | ImageBitmap, captureUs: number): void => {
+    // Scaled: one of the previous size may still come right after a renegotiation.
+    ctx2d.drawImage(image, 0, 0, canvas.width, canvas.height);
+    image.close();
+    stats.frames++;
+    shown.record(0, offsetUs === null ? null : (nowUs() + offsetUs - captureUs) / 1000);
     if (acceptedAtMs !== null) {
       stats.firstPictureMs = performance.now() - acceptedAtMs;
       acceptedAtMs = null;
+      if (trace) trace.firstPaintUs = nowUs();
     }
     refreshCounts();
   };
-  const jpeg = new FramePainter(canvas, ctx2d, onPainted);
-  const h264 = new H264Painter(canvas, ctx2d, onPainted, trace ? (d) => trace.record({ ...d, offsetUs: conn.offsetUs }) : null);
-  let painter: FramePainter | H264Painter = jpeg;
-  const refreshCounts = (): void => {
-    stats.frames = jpeg.painted + h264.painted;
-    stats.dropped = jpeg.dropped + h264.dropped;
-    stats.decodeErrors = jpeg.decodeErrors + h264.decodeErrors;
-  };
-
-  const params = (): StreamParams => {
-    const [w, h] = resolution.value.split('x').map(Number);
-    return { width: w ?? 0, height: h ?? 0, fps: Number(fpsSel.value), quality: Number(qualitySel.value) };
-  };
 
   const setState = (s: ViewerState, detail: string): void => {
-    if (trace && (s === 'connecting' || s === 'reconnecting')) trace.connectUs = nowUs();
     state = s;
     stats.state = s;
     stateEl.dataset['state'] = s;
@@ -146,52 +150,75 @@ async function main(): Promise<void> {
     connectBtn.textContent = s === 'disconnected' || s === 'unauthorized' || s === 'refused' ? 'Connect' : 'Disconnect';
   };
 
-  const wsUrl = new URL('ws', location.href);
-  wsUrl.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  wsUrl.search = '';
-  const conn = new ViewerConnection(wsUrl.href, initialToken(), params(), {
-    state: setState,
-    accept: (a) => {
-      // The canvas takes the granted size (setting it clears the canvas, so only when it changes).
-      if (canvas.width !== a.width || canvas.height !== a.height) {
-        canvas.width = a.width;
-        canvas.height = a.height;
-      }
-      jpeg.clear();
-      h264.clear();
-      painter = a.codec === Codec.H264 ? h264 : jpeg;
-      stats.codec = a.codec === Codec.H264 ? 'h264' : 'jpeg';
-      stats.firstPictureMs = null;
-      acceptedAtMs = performance.now();
-      if (trace) trace.acceptUs = nowUs();
-      out.codec.textContent = a.codec === Codec.H264 ? 'H.264' : 'JPEG';
-      stats.width = a.width;
-      stats.height = a.height;
-      sourceEl.textContent = `${a.source} — ${a.width}×${a.height} @ ${a.fps} fps, ${a.codec === Codec.H264 ? 'H.264' : `quality ${a.quality}`}`;
-    },
-    frame: (f, receivedUs) => {
-      received.record(f.payload.length, null);
-      stats.receivedBytes += f.payload.length;
-      painter.offer(f, receivedUs);
-    },
-    status: (text) => {
-      sourceEl.textContent = text;
-    },
-    authRefused: () => {
-      if (promptedForToken) return null;
-      promptedForToken = true;
-      const t = window.prompt('This framewire server needs a token:');
-      if (t === null) return null;
-      rememberToken(t);
-      return t;
-    },
-  }, choice.h264 ? [Codec.H264] : []);
+  const accepted = (a: AcceptMessage): void => {
+    // The canvas takes the granted size (setting it clears the canvas, so only when it changes).
+    if (canvas.width !== a.width || canvas.height !== a.height) {
+      canvas.width = a.width;
+      canvas.height = a.height;
+    }
+    const h264 = a.codec === Codec.H264;
+    stats.codec = h264 ? 'h264' : 'jpeg';
+    stats.firstPictureMs = null;
+    acceptedAtMs = performance.now();
+    out.codec.textContent = h264 ? 'H.264' : 'JPEG';
+    stats.width = a.width;
+    stats.height = a.height;
+    sourceEl.textContent = `${a.source} — ${a.width}×${a.height} @ ${a.fps} fps, ${h264 ? 'H.264' : `quality ${a.quality}`}`;
+  };
 
-  const connect = (): void => conn.start();
-  const disconnect = (): void => conn.stop('disconnected');
+  worker.onmessage = (ev: MessageEvent<FromWorker>) => {
+    const m = ev.data;
+    switch (m.type) {
+      case 'codec':
+        stats.codecReason = m.choice.reason;
+        out.why.textContent = m.choice.h264 ? '' : m.choice.reason;
+        out.why.hidden = m.choice.h264;
+        break;
+      case 'state':
+        if (trace && (m.state === 'connecting' || m.state === 'reconnecting')) {
+          trace.connectUs = m.atUs;
+          trace.firstPaintUs = null;
+        }
+        setState(m.state, m.detail);
+        break;
+      case 'accept':
+        if (trace) trace.acceptUs = m.atUs;
+        accepted(m.accept);
+        break;
+      case 'status':
+        sourceEl.textContent = m.text;
+        break;
+      case 'auth': {
+        let token: string | null = null;
+        if (!promptedForToken) {
+          promptedForToken = true;
+          token = window.prompt('This framewire server needs a token:');
+          if (token !== null) rememberToken(token);
+        }
+        tell({ type: 'token', token });
+        break;
+      }
+      case 'picture':
+        offsetUs = m.offsetUs;
+        counts = m.counts;
+        paint(m.image, m.captureUs);
+        tell({ type: 'taken' });
+        break;
+      case 'counts':
+        counts = m.counts;
+        refreshCounts();
+        break;
+      case 'trace':
+        trace?.record(m.picture);
+        break;
+    }
+  };
+
+  const connect = (): void => tell({ type: 'connect' });
+  const disconnect = (): void => tell({ type: 'stop', detail: 'disconnected' });
   const isDown = (): boolean => state === 'disconnected' || state === 'unauthorized' || state === 'refused';
 
-  for (const sel of [resolution, fpsSel, qualitySel]) sel.addEventListener('change', () => conn.renegotiate(params()));
+  for (const sel of [resolution, fpsSel, qualitySel]) sel.addEventListener('change', () => tell({ type: 'renegotiate', params: params() }));
   connectBtn.addEventListener('click', () => (isDown() ? connect() : disconnect()));
   message.addEventListener('click', () => {
     if (isDown()) connect();
@@ -222,20 +249,18 @@ async function main(): Promise<void> {
   const fmt = (v: number, digits = 0): string => (Number.isFinite(v) ? v.toFixed(digits) : '–');
   setInterval(() => {
     const s = shown.summary();
-    const r = received.summary();
     stats.fps = state === 'streaming' ? s.fps : 0;
     stats.latencyP50 = s.latencyMs?.p50 ?? null;
     refreshCounts();
     out.fps.textContent = fmt(stats.fps, 1);
     out.latency.textContent = stats.latencyP50 === null ? '–' : fmt(stats.latencyP50);
-    out.kbps.textContent = state === 'streaming' ? fmt(r.kbps) : '–';
+    out.kbps.textContent = state === 'streaming' ? fmt(counts.kbps) : '–';
     out.size.textContent = `${canvas.width}×${canvas.height}`;
     out.dropped.textContent = String(stats.dropped);
   }, 250);
 
   setState('connecting', 'connecting…');
-  connect();
   stage.focus();
 }
 
-void main();
+main();

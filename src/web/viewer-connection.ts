@@ -21,8 +21,8 @@ export interface ConnectionEvents {
   frame(frame: FrameMessage, receivedUs: number): void;
   /** Server STATUS text (source lost/resumed). */
   status(text: string): void;
-  /** The server refused our token. Return a new token to try it at once, or null to stop. */
-  authRefused(text: string): string | null;
+  /** The server refused our token. Resolve to a new token to try it at once, or null to stop. */
+  authRefused(text: string): Promise<string | null>;
 }
 
 /** Server frames can be large; this only guards against a broken stream. */
@@ -47,7 +47,7 @@ export class ViewerConnection {
     const c = this.conversation;
     if (c) this.apply(c.tick(nowUs()));
   });
-  private retryTimer: number | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** True between start() and stop(): a lost connection is then retried. */
   private wanted = false;
 
@@ -68,14 +68,14 @@ export class ViewerConnection {
   start(): void {
     this.wanted = true;
     this.backoff.reset();
-    window.clearTimeout(this.retryTimer);
+    clearTimeout(this.retryTimer);
     this.open('connecting');
   }
 
   /** Say goodbye and stay disconnected until start(). */
   stop(detail = 'disconnected'): void {
     this.wanted = false;
-    window.clearTimeout(this.retryTimer);
+    clearTimeout(this.retryTimer);
     const ws = this.ws;
     const goodbye = this.conversation?.close('viewer closed');
     this.drop();
@@ -131,14 +131,17 @@ export class ViewerConnection {
     const r: { code: ErrorCode; text: string } | null =
       ending?.error && ending.reason !== 'goodbye' && ending.reason !== 'closed' ? { code: ending.error.code, text: ending.text } : null;
     if (r?.code === 'E_AUTH') {
-      const next = this.on.authRefused(r.text);
-      if (next === null) {
-        this.wanted = false;
-        this.on.state('unauthorized', `server refused: ${r.text}`);
-        return;
-      }
-      this.token = next;
-      this.open('connecting');
+      void this.on.authRefused(r.text).then((next) => {
+        // stop() or start() while the user was asked: theirs is the last word.
+        if (!this.wanted || this.ws) return;
+        if (next === null) {
+          this.wanted = false;
+          this.on.state('unauthorized', `server refused: ${r.text}`);
+          return;
+        }
+        this.token = next;
+        this.open('connecting');
+      });
       return;
     }
     if (r && isFatal(r.code)) {
@@ -147,7 +150,7 @@ export class ViewerConnection {
       return;
     }
     this.on.state('reconnecting', r ? `${r.code}: ${r.text} — reconnecting…` : 'reconnecting…');
-    this.retryTimer = window.setTimeout(() => {
+    this.retryTimer = setTimeout(() => {
       if (this.wanted) this.open('reconnecting');
     }, this.backoff.next());
   }

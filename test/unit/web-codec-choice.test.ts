@@ -1,11 +1,11 @@
 /**
- * The viewer page's codec decision (src/web/codec-choice.ts) and its SPS finder (src/web/h264-painter.ts),
+ * The viewer page's codec decision (src/web/codec-choice.ts) and its SPS finder (src/web/h264-decoder.ts),
  * outside a browser: cases a loopback Chromium cannot reach (not a secure context, no VideoDecoder).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { chooseCodec } from '../../src/web/codec-choice.js';
-import { findSps } from '../../src/web/h264-painter.js';
+import { findSps } from '../../src/web/h264-decoder.js';
 
 const OK = { forced: null, secureContext: true, hasVideoDecoder: true, configSupported: true };
 

@@ -1,9 +1,9 @@
 /**
- * H.264 in the browser: each access unit (Annex-B, as it arrives in a FRAME) goes to a WebCodecs
- * VideoDecoder; the newest decoded picture is painted. The decoder is configured from the first keyframe's
- * SPS (its avc1 codec string) without a `description`, which tells WebCodecs the chunks are Annex-B with
+ * H.264 in the browser (in the stream worker): each access unit (Annex-B, as it arrives in a FRAME) goes to a
+ * WebCodecs VideoDecoder, and every picture to show is handed on. The decoder is configured from the first
+ * keyframe's SPS (its avc1 codec string) without a `description`, which tells WebCodecs the chunks are Annex-B with
  * parameter sets in band. Catch-up frames (§4.2.1) are decoded, for the references they set up, but not
- * painted. A decode error resets the decoder, counts, and waits for the next keyframe, since every frame up
+ * shown. A decode error resets the decoder, counts, and waits for the next keyframe, since every frame up
  * to it depends on what was lost.
  */
 import { parseSps } from '../codecs/h264/sps.js';
@@ -11,7 +11,7 @@ import { NalType, nalType } from '../codecs/h264/nal.js';
 import type { FrameMessage } from '../protocol/messages.js';
 import { nowUs } from '../clock.js';
 import type { DecodedPicture } from './decode-trace.js';
-import type { PaintedFrame } from './frame-painter.js';
+import type { Picture } from './jpeg-decoder.js';
 
 /** Undecoded chunks allowed in the decoder before frames are skipped to the next keyframe (a stalled tab). */
 const MAX_DECODE_QUEUE = 60;
@@ -37,25 +37,24 @@ function trimZeros(nal: Uint8Array): Uint8Array {
   return nal.subarray(0, end);
 }
 
-export class H264Painter {
+export class H264Decoder {
   private decoder: VideoDecoder | null = null;
   private codec: string | null = null;
-  /** Frames in the decoder, by seq (the chunk's and picture's timestamp): whether to paint their picture. */
-  private readonly pending = new Map<number, { p: PaintedFrame; show: boolean; decodeUs: number }>();
+  /** Frames in the decoder, by seq (the chunk's and picture's timestamp): whether to show their picture. */
+  private readonly pending = new Map<number, { frame: FrameMessage; show: boolean; receivedUs: number; decodeUs: number }>();
   private waitingForKeyframe = true;
-  /** The newest decoded picture not yet drawn; older ones are closed unseen (newest wins). */
-  private newest: { frame: VideoFrame; p: PaintedFrame } | null = null;
-  private rafPending = false;
-  painted = 0;
+  /** A decoder configured ahead (prepare()), not used yet: the next keyframe's decoder. */
+  private spare: VideoDecoder | null = null;
+  private spareCodec: string | null = null;
+  /** Frames skipped to the next keyframe because the decoder was far behind. */
   dropped = 0;
   decodeErrors = 0;
   /** Frames that arrived while waiting for a keyframe (after a join before the first keyframe or an error). */
   skipped = 0;
 
   constructor(
-    private readonly canvas: HTMLCanvasElement,
-    private readonly ctx2d: CanvasRenderingContext2D,
-    private readonly onPainted: (p: PaintedFrame) => void,
+    /** A picture to show; the receiver closes it. */
+    private readonly onPicture: (p: Picture<VideoFrame>) => void,
     /** Every picture out of the decoder, shown or not (catch-up); for the benchmarks' trace. */
     private readonly onDecoded: ((d: Omit<DecodedPicture, 'offsetUs'>) => void) | null = null,
   ) {}
@@ -74,7 +73,7 @@ export class H264Painter {
       return;
     }
     this.waitingForKeyframe = false;
-    this.pending.set(frame.seq, { p: { frame, receivedUs }, show: frame.catchUp !== true, decodeUs: this.onDecoded ? nowUs() : 0 });
+    this.pending.set(frame.seq, { frame, receivedUs, show: frame.catchUp !== true, decodeUs: this.onDecoded ? nowUs() : 0 });
     try {
       d.decode(
         new EncodedVideoChunk({ type: frame.keyframe ? 'key' : 'delta', timestamp: frame.seq, data: frame.payload as Uint8Array<ArrayBuffer> }),
@@ -89,7 +88,17 @@ export class H264Painter {
     this.reset();
   }
 
+  /**
+   * Set a decoder up ahead of the first keyframe (configured for `codec`, then reconfigured for the stream's
+   * own SPS), so that the decoder's start overlaps the connection instead of delaying a join's first picture.
+   */
+  prepare(codec: string): void {
+    this.spareCodec = codec;
+    this.spare ??= this.newDecoder({ codec, optimizeForLatency: true });
+  }
+
   close(): void {
+    this.spareCodec = null;
     this.reset();
   }
 
@@ -108,17 +117,33 @@ export class H264Painter {
     const sps = findSps(au)!;
     const parsed = parseSps(sps);
     this.reset();
+    // No description: Annex-B chunks, SPS/PPS in band (WebCodecs AVC registration §3).
+    const config: VideoDecoderConfig = { codec: parsed.codec, codedWidth: parsed.width, codedHeight: parsed.height, optimizeForLatency: true };
+    const spare = this.spare;
+    this.spare = null;
+    let decoder: VideoDecoder;
+    if (spare?.state === 'configured') {
+      spare.configure(config);
+      decoder = spare;
+    } else {
+      spare?.close();
+      decoder = this.newDecoder(config);
+    }
+    this.decoder = decoder;
+    this.codec = parsed.codec;
+    this.waitingForKeyframe = true;
+  }
+
+  private newDecoder(config: VideoDecoderConfig): VideoDecoder {
     const decoder = new VideoDecoder({
       output: (f) => this.output(decoder, f),
       error: () => {
         if (this.decoder === decoder) this.fail();
+        else if (this.spare === decoder) this.spare = null;
       },
     });
-    // No description: Annex-B chunks, SPS/PPS in band (WebCodecs AVC registration §3).
-    decoder.configure({ codec: parsed.codec, codedWidth: parsed.width, codedHeight: parsed.height, optimizeForLatency: true });
-    this.decoder = decoder;
-    this.codec = parsed.codec;
-    this.waitingForKeyframe = true;
+    decoder.configure(config);
+    return decoder;
   }
 
   private output(decoder: VideoDecoder, f: VideoFrame): void {
@@ -129,34 +154,14 @@ export class H264Painter {
       this.pending.delete(seq);
     }
     if (this.onDecoded && entry && this.decoder === decoder) {
-      const fr = entry.p.frame;
-      this.onDecoded({ seq: fr.seq, captureUs: fr.captureUs, keyframe: fr.keyframe === true, catchUp: fr.catchUp === true, receivedUs: entry.p.receivedUs, decodeUs: entry.decodeUs, outputUs: nowUs() });
+      const fr = entry.frame;
+      this.onDecoded({ seq: fr.seq, captureUs: fr.captureUs, keyframe: fr.keyframe === true, catchUp: fr.catchUp === true, receivedUs: entry.receivedUs, decodeUs: entry.decodeUs, outputUs: nowUs() });
     }
     if (this.decoder !== decoder || !entry || !entry.show) {
       f.close();
       return;
     }
-    if (this.newest) {
-      this.newest.frame.close();
-      this.dropped++;
-    }
-    this.newest = { frame: f, p: entry.p };
-    if (!this.rafPending) {
-      this.rafPending = true;
-      // Paint once per display refresh; a hidden tab paints nothing and keeps only the newest picture.
-      requestAnimationFrame(() => this.paint());
-    }
-  }
-
-  private paint(): void {
-    this.rafPending = false;
-    const n = this.newest;
-    if (!n) return;
-    this.newest = null;
-    this.ctx2d.drawImage(n.frame, 0, 0, this.canvas.width, this.canvas.height);
-    n.frame.close();
-    this.painted++;
-    this.onPainted(n.p);
+    this.onPicture({ image: f, captureUs: entry.frame.captureUs });
   }
 
   private fail(): void {
@@ -171,10 +176,10 @@ export class H264Painter {
     this.codec = null;
     this.pending.clear();
     this.waitingForKeyframe = true;
-    if (this.newest) {
-      this.newest.frame.close();
-      this.newest = null;
-    }
     if (d && d.state !== 'closed') d.close();
+    if (this.spareCodec === null) {
+      this.spare?.close();
+      this.spare = null;
+    } else this.prepare(this.spareCodec);
   }
 }
