@@ -8,7 +8,7 @@ import { ClockOffset } from '../client/clock-offset.js';
 import { Conversation, type ConversationEvent, type Step } from '../client/conversation.js';
 import { DeadlineTimer } from '../client/deadline-timer.js';
 import { Backoff, isFatal } from '../client/reconnect.js';
-import type { ErrorCode } from '../errors.js';
+import { FramewireError, type ErrorCode } from '../errors.js';
 import { encodeMessage } from '../protocol/encode.js';
 import type { CodecId } from '../protocol/constants.js';
 import type { AcceptMessage, FrameMessage, Message, StreamParams } from '../protocol/messages.js';
@@ -27,6 +27,10 @@ export interface ConnectionEvents {
 
 /** Server frames can be large; this only guards against a broken stream. */
 const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
+/** No open WebSocket, then no ACCEPT, this long after dialling: dial again (the Node client's connect limit). */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Not a byte from the server this long while streaming (it pings every 10 s): the connection is gone. */
+const IDLE_TIMEOUT_MS = 30_000;
 
 /** encodeMessage allocates a fresh, unshared buffer; the DOM's send() wants that said in the type. */
 function wire(m: Message): Uint8Array<ArrayBuffer> {
@@ -48,6 +52,7 @@ export class ViewerConnection {
     if (c) this.apply(c.tick(nowUs()));
   });
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private openTimer: ReturnType<typeof setTimeout> | undefined;
   /** True between start() and stop(): a lost connection is then retried. */
   private wanted = false;
 
@@ -105,13 +110,26 @@ export class ViewerConnection {
       maxMessageBytes: MAX_MESSAGE_BYTES,
       clock: this.clock,
       codecs: this.codecs,
+      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+      idleTimeoutMs: IDLE_TIMEOUT_MS,
     });
     this.ws = ws;
     this.conversation = conversation;
     this.ending = null;
+    // A WebSocket that never opens (a host that takes the connection and never answers) would otherwise
+    // wait for the browser's own limit, minutes; the conversation's handshake limit starts once it is open.
+    clearTimeout(this.openTimer);
+    this.openTimer = setTimeout(() => {
+      if (this.ws !== ws || ws.readyState !== WebSocket.CONNECTING) return;
+      const text = `no WebSocket to ${new URL(this.wsUrl).host} within ${HANDSHAKE_TIMEOUT_MS} ms`;
+      this.ending = { type: 'end', reason: 'timeout', error: new FramewireError('E_TIMEOUT', text), text };
+      ws.close();
+    }, HANDSHAKE_TIMEOUT_MS);
 
     ws.onopen = () => {
-      if (this.ws === ws) this.apply(conversation.start(nowUs()));
+      if (this.ws !== ws) return;
+      clearTimeout(this.openTimer);
+      this.apply(conversation.start(nowUs()));
     };
     ws.onmessage = (ev: MessageEvent) => {
       if (this.ws !== ws || !(ev.data instanceof ArrayBuffer)) return;
@@ -173,7 +191,7 @@ export class ViewerConnection {
           this.on.status(e.status.text);
           break;
         case 'end':
-          this.ending = e;
+          this.ending ??= e;
           // A server going away (restart, shutdown): the close that follows brings a reconnect.
           if (e.reason === 'goodbye') this.on.status(`server said goodbye: ${e.text}`);
           // The server closes after REJECT, ERROR and GOODBYE; after a violation it is this side's to close.
@@ -186,6 +204,7 @@ export class ViewerConnection {
   /** Forget the current socket (it may still be closing). */
   private drop(): void {
     this.timer.clear();
+    clearTimeout(this.openTimer);
     const ws = this.ws;
     this.ws = null;
     this.conversation = null;
