@@ -2,6 +2,8 @@
  * A Source produces frames (it is the "producer" of the pipeline). The pipeline captures from
  * one Source once and fans the frames out; a Source never knows how many viewers there are.
  */
+import type { ChainStats } from '../codecs/h264/passthrough-chain.js';
+
 export type PixelFormat = 'rgb24' | 'jpeg';
 
 export interface RawFrame {
@@ -66,6 +68,8 @@ export interface SourceSink {
 export interface Source {
   /** Known after start() resolves (a device may settle on another size than asked). */
   readonly info: SourceInfo;
+  /** A source whose own H.264 is passed through (info.h264): what happened to its access units so far. */
+  readonly passthroughStats?: Readonly<ChainStats>;
   /** Begin producing; resolves once the source is running (or rejects with a FramewireError). */
   start(sink: SourceSink): Promise<void>;
   /** Stop producing and release the device/child process; idempotent. */

@@ -20,6 +20,8 @@ import { startTestServer, waitUntil, within } from '../helpers/server.js';
 import { hasTool } from '../helpers/tools.js';
 import type { RunningServer } from '../../src/server/server.js';
 import type { SourceEvent } from '../../src/sources/source.js';
+import { httpTransport } from '../../src/server/http/http-transport.js';
+import type { StatusReport } from '../../src/server/http/status-report.js';
 
 const W = 320;
 const H = 240;
@@ -47,10 +49,13 @@ function pictures(file: string, format?: string): { md5: string[]; stderr: strin
   return { md5, stderr: r.stderr };
 }
 
-async function serve(file: string, overrides: { passthrough?: boolean } = {}): Promise<{ server: RunningServer; events: SourceEvent[] }> {
+async function serve(file: string, overrides: { passthrough?: boolean } = {}, http = false): Promise<{ server: RunningServer; events: SourceEvent[] }> {
   const request = { width: W, height: H, fps: FPS };
   const source = createSource(parseSourceSpec(`file:${file}`), request, { loop: false, ...(overrides.passthrough === false ? { h264Passthrough: false } : {}) });
-  const server = await startTestServer({ codec: 'both', h264Encoder: 'libx264', defaults: { ...request, quality: 75 }, ...overrides }, { source });
+  const server = await startTestServer(
+    { codec: 'both', h264Encoder: 'libx264', defaults: { ...request, quality: 75 }, ...overrides, ...(http ? { httpPort: 0 } : {}) },
+    { source, ...(http ? { extras: [httpTransport()] } : {}) },
+  );
   const events: SourceEvent[] = [];
   server.hub.observe({ sourceEvent: (e) => events.push(e) });
   return { server, events };
@@ -186,7 +191,7 @@ describe('H.264 passthrough', { concurrency: false }, () => {
     }
   });
 
-  test('bytes lost in the source (packets cut from one picture of an MPEG-TS): logged, and viewers skip to the next keyframe', { timeout: 60_000 }, async (t) => {
+  test('bytes lost in the source (packets cut from one picture of an MPEG-TS): logged, counted in /api/status and /metrics, and viewers skip to the next keyframe', { timeout: 60_000 }, async (t) => {
     if (!need(t)) return;
     // Cut two video TS packets out of the middle of a picture 45 % into the file: a continuity-counter error.
     const d = readFileSync(ts);
@@ -196,7 +201,7 @@ describe('H.264 passthrough', { concurrency: false }, () => {
     const cut = video.slice(Math.floor(video.length * 0.45)).find((i) => !(d[i * 188 + 1]! & 0x40))!;
     const bad = join(dir, 'bad.ts');
     writeFileSync(bad, Buffer.concat([...Array(n).keys()].filter((i) => i !== cut && i !== cut + 1).map((i) => d.subarray(i * 188, (i + 1) * 188))));
-    const { server, events } = await serve(bad);
+    const { server, events } = await serve(bad, {}, true);
     try {
       const c = await connect(`tcp://127.0.0.1:${server.tcp.port}`, { width: W, height: H, codecs: ['h264'] });
       const frames: Frame[] = [];
@@ -213,6 +218,19 @@ describe('H.264 passthrough', { concurrency: false }, () => {
       assert.ok(frames.some((f, i) => i > 0 && f.keyframe), 'the stream went on at the next keyframe');
       const line = events.find((e) => e.kind === 'log' && e.text.startsWith('H.264 passthrough: dropped'));
       assert.ok(line, `a log line for the loss (${events.map((e) => (e.kind === 'log' ? e.text : e.kind)).join(' | ')})`);
+      // The operator sees the loss without reading the log.
+      const base = `http://127.0.0.1:${server.extras[0]!.port}`;
+      const status = (await (await fetch(`${base}/api/status`)).json()) as StatusReport;
+      const p = status.source.passthrough;
+      assert.ok(p, 'the status names the passthrough');
+      assert.ok(p.dropped + p.gaps >= 1, `the damaged picture is counted (${JSON.stringify(p)})`);
+      assert.ok(p.skipped >= 1, `the pictures up to the next keyframe are counted as skipped (${JSON.stringify(p)})`);
+      assert.ok(p.units >= frames.length, `every unit a viewer got was passed (${p.units} ≥ ${frames.length})`);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      const num = (re: RegExp): number => Number(re.exec(metrics)?.[1] ?? NaN);
+      assert.equal(num(/^framewire_h264_passthrough_units_total\{outcome="passed"\} (\d+)$/m), p.units);
+      assert.equal(num(/^framewire_h264_passthrough_units_total\{outcome="skipped"\} (\d+)$/m), p.skipped);
+      assert.equal(num(/^framewire_h264_passthrough_units_total\{outcome="dropped"\} (\d+)$/m) + num(/^framewire_h264_passthrough_events_total\{kind="gap"\} (\d+)$/m), p.dropped + p.gaps);
     } finally {
       await server.close();
     }

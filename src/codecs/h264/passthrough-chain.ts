@@ -42,10 +42,14 @@ export interface ChainStats {
 export interface ChainOptions {
   maxAccessUnitBytes?: number;
   maxNalUnits?: number;
+  /** Count into this (e.g. totals that outlive one chain per ffmpeg run); default: the chain's own. */
+  stats?: ChainStats;
 }
 
+export const zeroChainStats = (): ChainStats => ({ units: 0, dropped: 0, gaps: 0, skipped: 0, completed: 0 });
+
 export class PassthroughChain {
-  readonly stats: ChainStats = { units: 0, dropped: 0, gaps: 0, skipped: 0, completed: 0 };
+  readonly stats: ChainStats;
   private readonly reader: FlvH264Reader;
   private readonly params = new ParameterSetCache();
   private readonly maxNalUnits: number;
@@ -55,6 +59,7 @@ export class PassthroughChain {
   private prevRefFrameNum: number | null = null;
 
   constructor(options: ChainOptions = {}) {
+    this.stats = options.stats ?? zeroChainStats();
     this.reader = new FlvH264Reader({ maxAccessUnitBytes: options.maxAccessUnitBytes ?? DEFAULT_MAX_ACCESS_UNIT_BYTES, tolerant: true });
     this.maxNalUnits = options.maxNalUnits ?? DEFAULT_MAX_NAL_UNITS;
   }

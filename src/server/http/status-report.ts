@@ -1,4 +1,5 @@
 /** The /api/status document: what a dashboard or a curious operator needs, in one GET. */
+import type { ChainStats } from '../../codecs/h264/passthrough-chain.js';
 import type { ProfileStats } from '../../pipeline/frame-hub.js';
 import type { ClientInfo } from '../client-registry.js';
 import type { ServerContext } from '../context.js';
@@ -14,6 +15,8 @@ export interface StatusReport {
     /** What is wrong when not running (redacted: no URL credentials). */
     problem: string | null;
     lastFrameAgeMs: number;
+    /** Its own H.264's access units so far when passed through (docs/h264.md, Passthrough); null otherwise. */
+    passthrough: Readonly<ChainStats> | null;
   };
   uptimeSeconds: number;
   /** The server process's memory, MB: resident, V8 heap used and total, and memory outside the heap (buffers). */
@@ -35,6 +38,7 @@ export function statusReport(ctx: ServerContext, startedAtMs: number, health: So
       state: health.state,
       problem: health.problem,
       lastFrameAgeMs: health.frameAgeMs,
+      passthrough: hub.source.passthroughStats ? { ...hub.source.passthroughStats } : null,
     },
     uptimeSeconds: Math.round((Date.now() - startedAtMs) / 100) / 10,
     memoryMb: memoryMb(),

@@ -18,7 +18,7 @@ import type { RawFrame, Source, SourceInfo, SourceRequest, SourceSink } from '..
 import { JpegSplitter } from '../jpeg-splitter.js';
 import { jpegSize } from '../jpeg-size.js';
 import { buildFfmpegArgs, H264_PIPE_FD, type InputPlan } from './input-args.js';
-import { PassthroughChain } from '../../codecs/h264/passthrough-chain.js';
+import { PassthroughChain, zeroChainStats, type ChainStats } from '../../codecs/h264/passthrough-chain.js';
 import type { Readable } from 'node:stream';
 import { findFfmpeg } from './locate.js';
 import { StderrLog } from './stderr-log.js';
@@ -107,6 +107,7 @@ export class FfmpegSource implements Source {
   private auSeq = 0;
   /** Passthrough drops not yet logged, and when the last line was written. */
   /** A broken source drops many pictures: the first line of each 10 s at once, the rest in a count. */
+  private readonly h264Totals = zeroChainStats();
   private readonly h264DropLog = new LogThrottle(
     {
       info: (text) => this.sink?.event({ kind: 'log', level: 'info', text }),
@@ -243,9 +244,14 @@ export class FfmpegSource implements Source {
     this.stallTimer.unref();
   }
 
+  /** The passthrough's counts over every run (/api/status, /metrics); undefined when the input is not passed through. */
+  get passthroughStats(): Readonly<ChainStats> | undefined {
+    return this._info.h264 === true ? this.h264Totals : undefined;
+  }
+
   /** The input's own H.264 on pipe 3 (docs/h264.md, Passthrough): a fresh chain per run, so each run starts at a keyframe. */
   private readH264(run: Run, pipe: Readable): void {
-    const chain = new PassthroughChain(this.opts.maxAccessUnitBytes === undefined ? {} : { maxAccessUnitBytes: this.opts.maxAccessUnitBytes });
+    const chain = new PassthroughChain({ stats: this.h264Totals, ...(this.opts.maxAccessUnitBytes === undefined ? {} : { maxAccessUnitBytes: this.opts.maxAccessUnitBytes }) });
     pipe.on('error', () => {});
     pipe.on('data', (chunk: Buffer) => {
       if (run.ended || this.stopping) return;
