@@ -16,7 +16,8 @@ export const viewerBuildOptions = {
   entryPoints: { viewer: path.join(src, 'main.ts'), 'stream-worker': path.join(src, 'stream-worker.ts') },
   outdir: out,
   bundle: true,
-  format: 'esm',
+  // iife: the worker is started as a classic worker (module workers came late to some browsers).
+  format: 'iife',
   // platform browser: a node:* import sneaking into the viewer fails the build instead of the page.
   platform: 'browser',
   target: ['es2020', 'chrome90', 'firefox90', 'safari15'],

@@ -1,7 +1,8 @@
 /**
  * Per-picture timings of the H.264 path (kept by the page from what its stream worker reports), for the benchmarks (docs/benchmarks.md): kept only when the page
- * is opened with `?trace`, bounded, and read (and emptied) by whoever drives the page. All times are this
- * page's clock (src/clock.ts); `offsetUs` turns them into the server's.
+ * is opened with `?trace`, bounded, and read (and emptied) by whoever drives the page. All times are on
+ * src/clock.ts's clock (epoch-based, so the worker's and the page's agree): the stream worker's, except
+ * `firstPaintUs`, the page's; `offsetUs` turns them into the server's.
  */
 
 export interface DecodedPicture {

@@ -13,7 +13,7 @@ import { nowUs } from '../clock.js';
 import type { DecodedPicture } from './decode-trace.js';
 import type { Picture } from './jpeg-decoder.js';
 
-/** Undecoded chunks allowed in the decoder before frames are skipped to the next keyframe (a stalled tab). */
+/** Undecoded chunks allowed in the decoder before frames are skipped to the next keyframe (a decoder that cannot keep up). */
 const MAX_DECODE_QUEUE = 60;
 
 /** The SPS NAL unit of an Annex-B access unit (header byte included), or null. */

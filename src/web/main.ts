@@ -88,7 +88,8 @@ function main(): void {
 
   // The connection and the decoders live in a worker, started first so that it dials while this page
   // is still setting itself up (src/web/stream-worker.ts).
-  const worker = new Worker(new URL('stream-worker.js', import.meta.url), { type: 'module' });
+  // A classic worker (its bundle has no imports): module workers are newer than the browsers this page serves.
+  const worker = new Worker(new URL('stream-worker.js', location.href));
   const tell = (m: ToWorker): void => worker.postMessage(m);
   const wsUrl = new URL('ws', location.href);
   wsUrl.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -119,22 +120,36 @@ function main(): void {
   const trace = traceWanted(location.search) ? new DecodeTrace() : null;
   if (trace) window.framewireTrace = trace;
 
-  let acceptedAtMs: number | null = null;
+  /** When the current conversation's ACCEPT came (the worker's clock), until its first picture is painted. */
+  let acceptedAtUs: number | null = null;
   const refreshCounts = (): void => {
     stats.dropped = counts.dropped;
     stats.decodeErrors = counts.decodeErrors;
     stats.receivedBytes = counts.receivedBytes;
   };
-  const paint = (image: VideoFrame | ImageBitmap, captureUs: number): void => {
-    // Scaled: one of the previous size may still come right after a renegotiation.
-    ctx2d.drawImage(image, 0, 0, canvas.width, canvas.height);
-    image.close();
+  // The newest picture the worker handed over, painted at the next display refresh; the worker is told it was
+  // taken once it is painted, so a hidden tab (no refreshes) takes nothing and paints nothing.
+  let newest: { image: VideoFrame | ImageBitmap; captureUs: number } | null = null;
+  const paint = (): void => {
+    const n = newest;
+    newest = null;
+    if (!n) return;
+    try {
+      // Scaled: one of the previous size may still come right after a renegotiation.
+      ctx2d.drawImage(n.image, 0, 0, canvas.width, canvas.height);
+    } catch {
+      return;
+    } finally {
+      n.image.close();
+      tell({ type: 'taken' });
+    }
     stats.frames++;
-    shown.record(0, offsetUs === null ? null : (nowUs() + offsetUs - captureUs) / 1000);
-    if (acceptedAtMs !== null) {
-      stats.firstPictureMs = performance.now() - acceptedAtMs;
-      acceptedAtMs = null;
-      if (trace) trace.firstPaintUs = nowUs();
+    const now = nowUs();
+    shown.record(0, offsetUs === null ? null : (now + offsetUs - n.captureUs) / 1000);
+    if (acceptedAtUs !== null) {
+      stats.firstPictureMs = (now - acceptedAtUs) / 1000;
+      acceptedAtUs = null;
+      if (trace) trace.firstPaintUs = now;
     }
     refreshCounts();
   };
@@ -150,7 +165,7 @@ function main(): void {
     connectBtn.textContent = s === 'disconnected' || s === 'unauthorized' || s === 'refused' ? 'Connect' : 'Disconnect';
   };
 
-  const accepted = (a: AcceptMessage): void => {
+  const accepted = (a: AcceptMessage, atUs: number): void => {
     // The canvas takes the granted size (setting it clears the canvas, so only when it changes).
     if (canvas.width !== a.width || canvas.height !== a.height) {
       canvas.width = a.width;
@@ -159,13 +174,14 @@ function main(): void {
     const h264 = a.codec === Codec.H264;
     stats.codec = h264 ? 'h264' : 'jpeg';
     stats.firstPictureMs = null;
-    acceptedAtMs = performance.now();
+    acceptedAtUs = atUs;
     out.codec.textContent = h264 ? 'H.264' : 'JPEG';
     stats.width = a.width;
     stats.height = a.height;
     sourceEl.textContent = `${a.source} — ${a.width}×${a.height} @ ${a.fps} fps, ${h264 ? 'H.264' : `quality ${a.quality}`}`;
   };
 
+  worker.onerror = (e: ErrorEvent) => setState('refused', `the viewer's worker failed: ${e.message || 'it did not load'}`);
   worker.onmessage = (ev: MessageEvent<FromWorker>) => {
     const m = ev.data;
     switch (m.type) {
@@ -183,14 +199,15 @@ function main(): void {
         break;
       case 'accept':
         if (trace) trace.acceptUs = m.atUs;
-        accepted(m.accept);
+        accepted(m.accept, m.atUs);
         break;
       case 'status':
         sourceEl.textContent = m.text;
         break;
       case 'auth': {
         let token: string | null = null;
-        if (!promptedForToken) {
+        // Asked once per page; not at all when the user has disconnected meanwhile.
+        if (!promptedForToken && state !== 'disconnected') {
           promptedForToken = true;
           token = window.prompt('This framewire server needs a token:');
           if (token !== null) rememberToken(token);
@@ -201,8 +218,10 @@ function main(): void {
       case 'picture':
         offsetUs = m.offsetUs;
         counts = m.counts;
-        paint(m.image, m.captureUs);
-        tell({ type: 'taken' });
+        // The worker sends one picture at a time, so there is no older one here to replace.
+        newest?.image.close();
+        newest = { image: m.image, captureUs: m.captureUs };
+        requestAnimationFrame(paint);
         break;
       case 'counts':
         counts = m.counts;

@@ -15,7 +15,13 @@ export class PictureOutbox {
   offer(p: Picture): void {
     if (!this.inFlight) {
       this.inFlight = true;
-      this.send(p);
+      try {
+        this.send(p);
+      } catch {
+        // Not transferred (closed meanwhile, or the page is going away): it is this side's to close.
+        p.image.close();
+        this.inFlight = false;
+      }
       return;
     }
     if (this.waiting) {

@@ -50,9 +50,13 @@ async function begin(start: Extract<ToWorker, { type: 'start' }>): Promise<(m: T
       state: (state, detail) => post({ type: 'state', state, detail, atUs: nowUs() }),
       accept: (accept) => {
         jpeg.clear();
-        h264.clear();
         outbox.clear();
         h264Granted = accept.codec === Codec.H264;
+        // A JPEG conversation keeps no idle decoder set up (it may be a hardware decoder's slot).
+        if (h264Granted) {
+          h264.prepare(PROBE_CODEC);
+          h264.clear();
+        } else h264.close();
         post({ type: 'accept', accept, atUs: nowUs() });
       },
       frame: (f, receivedUs) => {
@@ -71,7 +75,15 @@ async function begin(start: Extract<ToWorker, { type: 'start' }>): Promise<(m: T
     },
     choice.h264 ? [Codec.H264] : [],
   );
-  setInterval(() => post({ type: 'counts', counts: counts() }), COUNTS_EVERY_MS);
+  // Only when they changed: a page whose thread is stalled does not pile up identical messages.
+  let lastCounts = '';
+  setInterval(() => {
+    const c = counts();
+    const key = `${c.receivedBytes} ${Math.round(c.kbps)} ${c.dropped} ${c.decodeErrors}`;
+    if (key === lastCounts) return;
+    lastCounts = key;
+    post({ type: 'counts', counts: c });
+  }, COUNTS_EVERY_MS);
   conn.start();
 
   return (m) => {
@@ -103,7 +115,12 @@ async function begin(start: Extract<ToWorker, { type: 'start' }>): Promise<(m: T
 let handle: Promise<(m: ToWorker) => void> | null = null;
 self.onmessage = (ev: MessageEvent<ToWorker>) => {
   const m = ev.data;
-  if (m.type === 'start') handle ??= begin(m);
+  if (m.type === 'start') {
+    handle ??= begin(m).catch((e: unknown) => {
+      post({ type: 'state', state: 'refused', detail: `the viewer's worker failed: ${e instanceof Error ? e.message : String(e)}`, atUs: nowUs() });
+      return () => {};
+    });
+  }
   // Whatever the page says before the codec probe ends is carried out after it, in order.
   else if (handle) void handle.then((h) => h(m));
 };

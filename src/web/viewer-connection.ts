@@ -53,6 +53,8 @@ export class ViewerConnection {
   });
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private openTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Numbers the token questions, so that the answer to one replaced by a newer one is ignored. */
+  private authAsk = 0;
   /** True between start() and stop(): a lost connection is then retried. */
   private wanted = false;
 
@@ -149,9 +151,10 @@ export class ViewerConnection {
     const r: { code: ErrorCode; text: string } | null =
       ending?.error && ending.reason !== 'goodbye' && ending.reason !== 'closed' ? { code: ending.error.code, text: ending.text } : null;
     if (r?.code === 'E_AUTH') {
+      const ask = ++this.authAsk;
       void this.on.authRefused(r.text).then((next) => {
-        // stop() or start() while the user was asked: theirs is the last word.
-        if (!this.wanted || this.ws) return;
+        // A newer question, or stop() or start() while the user was asked: theirs is the last word.
+        if (ask !== this.authAsk || !this.wanted || this.ws) return;
         if (next === null) {
           this.wanted = false;
           this.on.state('unauthorized', `server refused: ${r.text}`);

@@ -24,7 +24,7 @@ export interface WorkerCounts {
   receivedBytes: number;
   /** Received bitrate over the last seconds. */
   kbps: number;
-  /** Frames not decoded or not shown because a newer one was ready (newest wins) or a keyframe was awaited. */
+  /** Pictures not shown because a newer one was ready (newest wins), and H.264 skips to the next keyframe (one per skip). */
   dropped: number;
   decodeErrors: number;
 }

@@ -2,7 +2,8 @@
  * The viewer page against hosts that never answer, in a real Chromium: a host that takes the WebSocket's
  * connection and never answers its upgrade, and one that opens the WebSocket and never answers HELLO. Each
  * page gives up after its handshake limit (10 s), says E_TIMEOUT and why in its message, and dials again,
- * instead of saying "connecting…" for as long as the browser's own limit (minutes) or forever.
+ * instead of saying "connecting…" for as long as the browser's own limit (minutes) or forever. And a page
+ * whose worker cannot load says so instead of "connecting…" for ever.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -25,13 +26,15 @@ interface Host {
 }
 
 /** Serves the viewer's files; the WebSocket's upgrade is held unanswered ('hold') or accepted and left silent. */
-async function startHost(mode: 'hold' | 'silent', dir: string): Promise<Host> {
+async function startHost(mode: 'hold' | 'silent' | 'no-worker', dir: string): Promise<Host> {
   const held = new Set<Socket>();
   let dials = 0;
   const waiting: { n: number; resolve: () => void }[] = [];
   const wss = new WebSocketServer({ noServer: true });
   const server = http.createServer((req, res) => {
-    void readViewerFile(dir, new URL(req.url ?? '/', 'http://x').pathname).then((f) => {
+    const pathname = new URL(req.url ?? '/', 'http://x').pathname;
+    if (mode === 'no-worker' && pathname === '/stream-worker.js') return void res.writeHead(404).end();
+    void readViewerFile(dir, pathname).then((f) => {
       if (!f) return void res.writeHead(404).end();
       res.writeHead(200, { 'Content-Type': f.type }).end(f.body);
     });
@@ -88,5 +91,23 @@ test('the viewer page gives up on a host that never answers, says why, and dials
   } finally {
     await browser?.close();
     await Promise.all(hosts.map((h) => h.close()));
+  }
+});
+
+test("a page whose worker does not load says so instead of 'connecting…'", { timeout: 30_000 }, async (t) => {
+  if (!requireTool(t, CHROMIUM, ['--version'])) return;
+  const dir = findViewerDir();
+  assert.ok(dir, 'the viewer is built (dist/web)');
+  const host = await startHost('no-worker', dir);
+  let browser: Browser | null = null;
+  try {
+    browser = await chromium.launch(LAUNCH);
+    const page = await browser.newPage();
+    await page.goto(host.url);
+    await page.waitForFunction(() => window.framewireStats?.state === 'refused', null, { timeout: 15_000 });
+    assert.match((await page.textContent('#message')) ?? '', /the viewer's worker failed/);
+  } finally {
+    await browser?.close();
+    await host.close();
   }
 });

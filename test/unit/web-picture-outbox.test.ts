@@ -34,3 +34,18 @@ test('a page that never takes holds the outbox at one waiting picture', { timeou
   box.clear();
   assert.equal(closed.at(-1), 999, 'clear() closes the waiting one');
 });
+
+test('a picture that cannot be sent is closed, and the next one goes', { timeout: 5_000 }, () => {
+  const sent: number[] = [];
+  const closed: number[] = [];
+  let fail = true;
+  const box = new PictureOutbox((p) => {
+    if (fail) throw new Error('DataCloneError');
+    sent.push(p.captureUs);
+  });
+  box.offer(picture(1, closed));
+  assert.deepEqual(closed, [1]);
+  fail = false;
+  box.offer(picture(2, closed));
+  assert.deepEqual(sent, [2], 'the outbox did not stay stuck waiting for a take that will never come');
+});

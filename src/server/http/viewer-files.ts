@@ -19,7 +19,7 @@ const FILES: Readonly<Record<string, { file: string; type: string }>> = {
  * Only what the viewer needs: its own scripts and styles, frames from blob: URLs, and the WebSocket back
  * to this server. Nothing is loaded from anywhere else.
  */
-export const VIEWER_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+export const VIEWER_CSP = "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
 
 export function isViewerPath(pathname: string): boolean {
   return Object.hasOwn(FILES, pathname);
