@@ -59,7 +59,7 @@ export const encode: Scenario = {
       ctx.targets.push({ target: `encode ${w}×${h} ≤ 1.5× tjbench`, value: tj ? `${fw.ms.toFixed(2)} ms vs ${tj.toFixed(2)} ms = ${(fw.ms / tj).toFixed(2)}×` : 'tjbench missing', met: tj ? fw.ms <= 1.5 * tj : null });
     }
     notes.push(
-      'framewire: `encodeForProfile` (sharp/libvips from a raw RGB buffer, quality 80, 4:2:0, Huffman optimisation off), awaited one at a time in this process, after 5 warm-up encodes.',
+      'framewire: `encodeForProfile` from a raw RGB buffer (the native libjpeg-turbo encoder when it is built, as by default; sharp/libvips without it), quality 80, 4:2:0, Huffman optimisation off, awaited one at a time in this process, after 5 warm-up encodes.',
       'tjbench: `tjbench FRAME.ppm 80 -subsamp 420 -rgb -componly -nowrite -benchtime 3 -warmup 1` on the same test-pattern frame written as PPM; ms = 1000 / its "Compress → Frame rate".',
     );
     return {
