@@ -122,28 +122,36 @@ static void free_job(napi_env env, EncodeJob *job) {
 
 /* ---------------------------------------------------------------- pool thread */
 
+/* This pool thread's compressor, made on first use; NULL with job->error set when TurboJPEG cannot make one. */
+static tjhandle thread_compressor(EncodeJob *job) {
+  if (tls_compressor == NULL) {
+    tls_compressor = tjInitCompress();
+    if (tls_compressor == NULL) snprintf(job->error, ERR_LEN, "tjInitCompress: %s", tjGetErrorStr2(NULL));
+  }
+  return tls_compressor;
+}
+
+/* After a TurboJPEG failure: say what failed, and start this thread's next job from a fresh compressor. */
+static void compressor_failed(EncodeJob *job, const char *what) {
+  snprintf(job->error, ERR_LEN, "%s: %s", what, tjGetErrorStr2(tls_compressor));
+  tjDestroy(tls_compressor);
+  tls_compressor = NULL;
+}
+
 static void execute(napi_env env, void *data) {
   (void)env; /* must not touch JS here */
   EncodeJob *job = (EncodeJob *)data;
 
-  if (tls_compressor == NULL) {
-    tls_compressor = tjInitCompress();
-    if (tls_compressor == NULL) {
-      snprintf(job->error, ERR_LEN, "tjInitCompress: %s", tjGetErrorStr2(NULL));
-      return;
-    }
-  }
+  tjhandle tj = thread_compressor(job);
+  if (tj == NULL) return;
 
   unsigned char *out = NULL; /* TurboJPEG allocates and grows it */
   unsigned long size = 0;
-  int rc = tjCompress2(tls_compressor, job->rgb, job->width, 0 /* pitch = width * 3 */, job->height, TJPF_RGB,
+  int rc = tjCompress2(tj, job->rgb, job->width, 0 /* pitch = width * 3 */, job->height, TJPF_RGB,
                        &out, &size, TJSAMP_420, job->quality, TJFLAG_ACCURATEDCT);
   if (rc != 0) {
-    snprintf(job->error, ERR_LEN, "tjCompress2: %s", tjGetErrorStr2(tls_compressor));
     if (out != NULL) tjFree(out);
-    /* Start the next encode on this thread from a fresh compressor. */
-    tjDestroy(tls_compressor);
-    tls_compressor = NULL;
+    compressor_failed(job, "tjCompress2");
     return;
   }
   if (out == NULL || size == 0) {
@@ -170,6 +178,19 @@ static bool queue_job(napi_env env, EncodeJob *job, napi_value input, napi_value
   return true;
 fail:
   return false;
+}
+
+/* A zeroed job for rgb at width x height; NULL with an exception thrown when memory runs out. */
+static EncodeJob *new_job(napi_env env, const unsigned char *rgb, int width, int height) {
+  EncodeJob *job = (EncodeJob *)calloc(1, sizeof *job);
+  if (job == NULL) {
+    throw_error(env, 'E', "framewire_jpeg: out of memory");
+    return NULL;
+  }
+  job->rgb = rgb;
+  job->width = width;
+  job->height = height;
+  return job;
 }
 
 /* ---------------------------------------------------------------- back on the JS thread */
@@ -311,14 +332,8 @@ static napi_value encode_rgb(napi_env env, napi_callback_info info) {
     return NULL;
   }
 
-  job = (EncodeJob *)calloc(1, sizeof *job);
-  if (job == NULL) {
-    throw_error(env, 'E', "framewire_jpeg: out of memory");
-    return NULL;
-  }
-  job->rgb = rgb;
-  job->width = width;
-  job->height = height;
+  job = new_job(env, rgb, width, height);
+  if (job == NULL) return NULL;
   job->quality = quality;
 
   if (!queue_job(env, job, argv[0], argv[4], "framewire:jpeg", execute, complete)) goto fail;
@@ -349,18 +364,11 @@ static void execute_i420(napi_env env, void *data) {
   (void)env; /* must not touch JS here */
   EncodeJob *job = (EncodeJob *)data;
 
-  if (tls_compressor == NULL) {
-    tls_compressor = tjInitCompress();
-    if (tls_compressor == NULL) {
-      snprintf(job->error, ERR_LEN, "tjInitCompress: %s", tjGetErrorStr2(NULL));
-      return;
-    }
-  }
-  if (tjEncodeYUV3(tls_compressor, job->rgb, job->width, 0 /* pitch = width * 3 */, job->height, TJPF_RGB, job->yuv,
+  tjhandle tj = thread_compressor(job);
+  if (tj == NULL) return;
+  if (tjEncodeYUV3(tj, job->rgb, job->width, 0 /* pitch = width * 3 */, job->height, TJPF_RGB, job->yuv,
                    1 /* rows unpadded */, TJSAMP_420, 0) != 0) {
-    snprintf(job->error, ERR_LEN, "tjEncodeYUV3: %s", tjGetErrorStr2(tls_compressor));
-    tjDestroy(tls_compressor);
-    tls_compressor = NULL;
+    compressor_failed(job, "tjEncodeYUV3");
     return;
   }
   size_t luma = (size_t)job->width * (size_t)job->height;
@@ -414,14 +422,8 @@ static napi_value rgb_to_i420(napi_env env, napi_callback_info info) {
     return NULL;
   }
 
-  job = (EncodeJob *)calloc(1, sizeof *job);
-  if (job == NULL) {
-    throw_error(env, 'E', "framewire_jpeg: out of memory");
-    return NULL;
-  }
-  job->rgb = rgb;
-  job->width = width;
-  job->height = height;
+  job = new_job(env, rgb, width, height);
+  if (job == NULL) return NULL;
   job->yuv_size = (size_t)size;
 
   napi_value output = out_arg;
