@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClientProtocol, ClientTotals } from '../client-registry.js';
+import type { ChainStats } from '../../codecs/h264/passthrough-chain.js';
 import type { H264Counters } from '../../pipeline/frame-hub.js';
 import type { H264EncoderStats } from '../../pipeline/h264-encoder.js';
 import { codecOf, profileKey } from '../../pipeline/profile.js';
@@ -140,33 +141,31 @@ export function createServerMetrics(ctx: ServerContext): ServerMetrics {
     },
   });
   // A passed-through source's own H.264 (docs/h264.md, Passthrough): no series when there is none.
-  new Counter({
-    name: 'framewire_h264_passthrough_units_total',
-    help: "Access units of the source's own H.264, by outcome (passed: to H.264 viewers; dropped: damaged, incomplete or over a bound; skipped: waiting for a keyframe after a drop, a gap or a restart).",
-    labelNames: ['outcome'],
-    registers,
-    collect() {
-      this.reset();
-      const s = hub.source.passthroughStats;
-      if (!s) return;
-      this.inc({ outcome: 'passed' }, s.units);
-      this.inc({ outcome: 'dropped' }, s.dropped);
-      this.inc({ outcome: 'skipped' }, s.skipped);
-    },
-  });
-  new Counter({
-    name: 'framewire_h264_passthrough_events_total',
-    help: "Events in the source's own H.264, by kind (gap: a reference picture lost before it reached framewire; parameter_sets_added: keyframes sent on with SPS/PPS the source left out).",
-    labelNames: ['kind'],
-    registers,
-    collect() {
-      this.reset();
-      const s = hub.source.passthroughStats;
-      if (!s) return;
-      this.inc({ kind: 'gap' }, s.gaps);
-      this.inc({ kind: 'parameter_sets_added' }, s.completed);
-    },
-  });
+  const passthroughCounter = (name: string, help: string, label: string, series: readonly (readonly [string, keyof ChainStats])[]): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers,
+      collect() {
+        this.reset();
+        const s = hub.source.passthroughStats;
+        if (s) for (const [value, key] of series) this.inc({ [label]: value }, s[key]);
+      },
+    });
+  };
+  passthroughCounter(
+    'framewire_h264_passthrough_units_total',
+    "Access units of the source's own H.264, by outcome (passed: to H.264 viewers; dropped: damaged, incomplete or over a bound; skipped: waiting for a keyframe after a drop, a gap or a restart).",
+    'outcome',
+    [['passed', 'units'], ['dropped', 'dropped'], ['skipped', 'skipped']],
+  );
+  passthroughCounter(
+    'framewire_h264_passthrough_events_total',
+    "Events in the source's own H.264, by kind (gap: a reference picture lost before it reached framewire; parameter_sets_added: keyframes sent on with SPS/PPS the source left out).",
+    'kind',
+    [['gap', 'gaps'], ['parameter_sets_added', 'completed']],
+  );
   const restarts = new Counter({ name: 'framewire_source_restarts_total', help: 'Times the source came back after being lost.', registers });
   const lost = new Counter({ name: 'framewire_source_lost_total', help: 'Times the source was lost.', registers });
   new Gauge({
