@@ -72,8 +72,11 @@ export interface H264EncoderOptions {
   maxAccessUnitBytes?: number;
   /** Skip the ffmpeg search. */
   ffmpegPath?: string;
-  /** Convert frames at the output size to I420 with the native addon when it is loaded; default true. */
-  nativeI420?: boolean;
+  /**
+   * Convert frames at the output size to I420 with the native addon when it is loaded; default true. An
+   * object stands in for the addon (tests).
+   */
+  nativeI420?: boolean | Pick<NativeJpeg, 'rgbToI420'>;
 }
 
 /** How frames go down ffmpeg's stdin. */
@@ -176,7 +179,8 @@ export class H264Encoder {
   private preparing = 0;
   private writeChain: Promise<void> = Promise.resolve();
   private lastInput: { width: number; height: number; format: H264InputFormat } | null = null;
-  private readonly native: NativeJpeg | null;
+  /** Dropped for good after a failure: the frames then go as rgb24 and ffmpeg converts them. */
+  private native: Pick<NativeJpeg, 'rgbToI420'> | null;
   /**
    * I420 buffers ffmpeg is done with, reused: a new 1.4 MB Buffer per 720p frame costs more in V8's major
    * GCs (external-memory pressure) than the conversion itself on a busy heap. At most maxInFlight + 1 kept.
@@ -200,7 +204,7 @@ export class H264Encoder {
     if (!(this.stallMs > 0)) throw new FramewireError('E_BAD_PARAMS', `stallMs must be > 0, got ${this.stallMs}`);
     this.maxAuBytes = options.maxAccessUnitBytes ?? DEFAULT_MAX_ACCESS_UNIT_BYTES;
     this.backoffMs = options.backoffInitialMs ?? 500;
-    this.native = options.nativeI420 === false ? null : nativeJpeg;
+    this.native = options.nativeI420 === false ? null : typeof options.nativeI420 === 'object' ? options.nativeI420 : nativeJpeg;
   }
 
   /** How frames at the output size reach ffmpeg: 'i420' when the native addon converts them. */
@@ -341,7 +345,11 @@ export class H264Encoder {
     this.started = false;
   }
 
-  /** rgb24 at the output size to I420 with the addon; null (counted, logged) if that fails. Other pictures pass. */
+  /**
+   * rgb24 at the output size to I420 with the addon. Other pictures pass. If the addon fails on a whole frame,
+   * it is not used again by this encoder: the frame and those after it go as rgb24 (the input change restarts
+   * ffmpeg), rather than every frame being lost. A frame of the wrong length is null (counted, logged).
+   */
   private async toI420(seq: number, rgb: RawPicture): Promise<RawPicture | null> {
     if (!this.native || rgb.width !== this.settings.width || rgb.height !== this.settings.height) return rgb;
     const out = this.i420Spares.pop() ?? Buffer.allocUnsafeSlow(i420Size(rgb.width, rgb.height));
@@ -353,6 +361,11 @@ export class H264Encoder {
       return { data, width: rgb.width, height: rgb.height, format: 'i420', recycle };
     } catch (e) {
       recycle();
+      if (rgb.data.length === rgb.width * rgb.height * 3) {
+        this.native = null;
+        this.sink?.event({ kind: 'log', level: 'warn', text: `H.264: the native I420 conversion failed (${String(e)}); frames go to ffmpeg as rgb24 from now on` });
+        return rgb;
+      }
       this.stats.badFrames++;
       if (this.stats.badFrames % 100 === 1) {
         this.sink?.event({ kind: 'log', level: 'warn', text: `H.264: frame ${seq} not converted to I420 (${this.stats.badFrames} bad frames so far): ${String(e)}` });

@@ -212,6 +212,30 @@ describe('H.264 encoder with ffmpeg', () => {
     });
   }
 
+  test('an I420 conversion that fails drops the addon for this encoder: every frame still becomes an access unit, through rgb24', { timeout: 60_000 }, async (t) => {
+    if (!needFfmpeg(t)) return;
+    let calls = 0;
+    const failing = {
+      rgbToI420: (): Promise<Buffer> => {
+        calls++;
+        return Promise.reject(new Error('tjInitCompress: out of handles'));
+      },
+    };
+    const { enc, rec } = await start({ nativeI420: failing, maxInFlight: 12 });
+    assert.equal(enc.inputFormat, 'i420');
+    for (let seq = 0; seq < 6; seq++) assert.equal(enc.encode(rgbFrame(renderer, seq)), true);
+    await rec.until(() => rec.aus.length === 6, 20_000, '6 access units');
+    assert.equal(enc.inputFormat, 'rgb24');
+    const asked = calls;
+    for (let seq = 6; seq < 9; seq++) assert.equal(enc.encode(rgbFrame(renderer, seq)), true);
+    await rec.until(() => rec.aus.length === 9, 20_000, '9 access units');
+    assert.deepEqual(rec.aus.map((a) => a.seq), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.equal(enc.stats.badFrames, 0);
+    assert.equal(calls, asked, 'the addon is not asked again once it failed');
+    assert.ok(rec.events.some((e) => e.kind === 'log' && /native I420 conversion failed/.test(e.text)), 'the switch is logged');
+    await enc.stop();
+  });
+
   test('JPEG frames are decoded before ffmpeg (scaled to the output size); one that does not decode is counted, the rest keep their labels', { timeout: 60_000 }, async (t) => {
     if (!needFfmpeg(t)) return;
     const big = new TestPatternRenderer(1280, 720);

@@ -105,9 +105,9 @@ export class FfmpegSource implements Source {
   private arrivalsMs: number[] = [];
   private measureTimer: NodeJS.Timeout | null = null;
   private auSeq = 0;
-  /** Passthrough drops not yet logged, and when the last line was written. */
-  /** A broken source drops many pictures: the first line of each 10 s at once, the rest in a count. */
+  /** The passthrough chain's counts over every ffmpeg run (passthroughStats). */
   private readonly h264Totals = zeroChainStats();
+  /** A broken source drops many pictures: the first line of each 10 s at once, the rest in a count. */
   private readonly h264DropLog = new LogThrottle(
     {
       info: (text) => this.sink?.event({ kind: 'log', level: 'info', text }),
