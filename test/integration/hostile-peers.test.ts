@@ -65,33 +65,42 @@ async function childServer(extra: string[] = []): Promise<ChildServer> {
 }
 
 /**
- * Run attack() until `ms` have passed, alongside an honest library client; returns the honest client's frame
- * rate over that time and the server's peak RSS growth.
+ * Run attack() for `ms` alongside an honest viewer; returns the honest viewer's frame rate over that time and
+ * the server's peak RSS growth. The honest viewer is `framewire view` in a process of its own: in this
+ * process it would share an event loop with the attack's own JavaScript, and measure that as well as the server.
  */
 async function underAttack(
   server: ChildServer,
   ms: number,
   attack: (until: number) => Promise<void>,
 ): Promise<{ fps: number; rssGrowthMb: number }> {
-  const honest = await connect(`tcp://127.0.0.1:${server.tcpPort}`, { width: 640, height: 360, fps: 30 });
+  const viewer = runCli(['view', `tcp://127.0.0.1:${server.tcpPort}`, '--width', '640', '--height', '360', '--fps', '30', '--display', 'none', '--json', '--duration', String(ms / 1000)]);
   try {
-    await within(take(honest, 10), 5000, 'honest client warm-up');
+    // The attack starts once the server lists the viewer, so the viewer's timed run and the attack coincide.
+    await waitUntil(
+      async () => {
+        const r = await fetch(`http://127.0.0.1:${server.httpPort}/api/status`).catch(() => null);
+        return r !== null && r.ok && ((await r.json()) as { clients: unknown[] }).clients.length > 0;
+      },
+      10_000,
+      'the honest viewer streaming',
+    );
     const base = server.rssMb();
     let peak = base;
     const sampler = setInterval(() => {
       if (server.running()) peak = Math.max(peak, server.rssMb());
     }, 100);
-    const f0 = honest.stats.frames;
-    const t0 = performance.now();
     try {
-      await attack(t0 + ms);
+      await attack(performance.now() + ms);
     } finally {
       clearInterval(sampler);
     }
-    const fps = (honest.stats.frames - f0) / ((performance.now() - t0) / 1000);
-    return { fps, rssGrowthMb: Math.max(peak, server.rssMb()) - base };
+    const code = await within(viewer.exited, 15_000, 'the honest viewer finishing');
+    assert.equal(code, 0, viewer.stderr());
+    const summary = JSON.parse(viewer.stdout().trim().split('\n').at(-1)!) as { fps: number };
+    return { fps: summary.fps, rssGrowthMb: Math.max(peak, server.rssMb()) - base };
   } finally {
-    await honest.close();
+    viewer.child.kill('SIGKILL');
   }
 }
 
